@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine: `make run` (install + start the app) and
+# `make test` (install + run every test, browser and PostgreSQL tests included).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install system-deps bench
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# torch first and pinned, so nothing else can pull a CUDA build
+	$(PY) -m pip install --quiet torch==2.13.0
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian packages the test suite needs: a real browser and a PostgreSQL server.
+system-deps:
+	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; \
+	fi
+
+run: install
+	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run streamlit_app.py
+
+test: install system-deps
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests
+
+bench: install
+	HF_HUB_OFFLINE=1 $(PY) -m bench

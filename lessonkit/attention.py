@@ -1,0 +1,102 @@
+"""Turning a sentence into tokens and the model's attention maps.
+
+``attn`` has shape layers x heads x q x k: entry [l, h, i, j] is how much query position i
+of head h in layer l attends to key position j. Each row (fixed l, h, i) sums to 1.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from lessonkit.model import LoadedModel
+
+MAX_INPUT_CHARACTERS = 20_000  # beyond this we refuse before tokenizing; truncation covers the rest
+
+
+class InputError(ValueError):
+    """The text cannot be analysed; the message is meant for the learner."""
+
+
+@dataclass(frozen=True)
+class SentenceAttention:
+    text: str
+    text_pair: str | None
+    tokens: list[str]
+    token_ids: list[int]
+    word_ids: list[int | None]  # which word each token belongs to (None for special tokens)
+    segment_ids: list[int]  # 0 for the first sentence, 1 for the second of a pair
+    attn: np.ndarray  # layers x heads x q x k, float32
+    hidden_states: np.ndarray  # (layers + 1) x seq x d_model: input of layer l is hidden_states[l]
+    truncated: bool
+    n_tokens_before_truncation: int
+
+    @property
+    def n_tokens(self) -> int:
+        return len(self.tokens)
+
+
+def check_text(text: str | None, what: str = "sentence") -> str:
+    """Strip and validate user text, raising InputError with a readable message."""
+    if text is None or not text.strip():
+        raise InputError(f"The {what} is empty: type a few words to see their attention.")
+    if len(text) > MAX_INPUT_CHARACTERS:
+        raise InputError(
+            f"The {what} has {len(text):,} characters; the limit is {MAX_INPUT_CHARACTERS:,}. "
+            "Paste a shorter passage."
+        )
+    return text.strip()
+
+
+def tokenize(loaded: LoadedModel, text: str, text_pair: str | None = None) -> tuple[dict, bool, int]:
+    """Tokenizer output truncated to the model's maximum, whether it was cut, and the uncut length."""
+    tokenizer = loaded.tokenizer
+    full = tokenizer(text, text_pair, add_special_tokens=True, truncation=False)
+    n_full = len(full["input_ids"])
+    max_length = loaded.facts.max_length
+    if n_full <= max_length:
+        encoded = tokenizer(text, text_pair, return_tensors="pt", truncation=False)
+        return encoded, False, n_full
+    strategy = "longest_first" if text_pair else True
+    encoded = tokenizer(text, text_pair, return_tensors="pt", truncation=strategy, max_length=max_length)
+    return encoded, True, n_full
+
+
+def extract_attention(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAttention:
+    """One forward pass: tokens, every layer's and head's attention map, and hidden states."""
+    import torch
+
+    text = check_text(text)
+    text_pair = check_text(text_pair, "second sentence") if text_pair is not None and text_pair.strip() else None
+    encoded, truncated, n_full = tokenize(loaded, text, text_pair)
+    with torch.inference_mode():
+        outputs = loaded.model(**encoded, output_attentions=True, output_hidden_states=True)
+    attn = torch.stack(outputs.attentions)[:, 0].float().numpy()
+    hidden = torch.stack(outputs.hidden_states)[:, 0].float().numpy()
+    ids = encoded["input_ids"][0].tolist()
+    segments = encoded["token_type_ids"][0].tolist() if "token_type_ids" in encoded else _segments_from_sep(
+        loaded, ids
+    )
+    return SentenceAttention(
+        text=text,
+        text_pair=text_pair,
+        tokens=loaded.tokenizer.convert_ids_to_tokens(ids),
+        token_ids=ids,
+        word_ids=list(encoded.word_ids(0)),
+        segment_ids=segments,
+        attn=attn,
+        hidden_states=hidden,
+        truncated=truncated,
+        n_tokens_before_truncation=n_full,
+    )
+
+
+def _segments_from_sep(loaded: LoadedModel, ids: list[int]) -> list[int]:
+    """Segment ids for tokenizers without token_type_ids: 1 after the first separator."""
+    sep = loaded.tokenizer.sep_token_id
+    segments, current = [], 0
+    for token_id in ids:
+        segments.append(current)
+        if token_id == sep:
+            current = 1
+    return segments
