@@ -1,0 +1,138 @@
+"""Shared fixtures: the model (loaded once per test session) and a real browser against a real server."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from ipaddress import ip_address
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture(scope="session")
+def loaded_model():
+    from lessonkit.model import load_model
+
+    return load_model()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def is_loopback_url(url: str) -> bool:
+    """True for addresses on this machine (and for browser-internal schemes such as data: or blob:)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https", "ws", "wss"}:
+        return True
+    host = (parts.hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def streamlit_server():
+    """Base URL of `streamlit run streamlit_app.py` on 127.0.0.1, started once per test session."""
+    port = _free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
+    log = open(REPO / ".pytest-streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError(f"streamlit did not start; see {log.name}")
+        time.sleep(0.5)
+    yield base
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="session")
+def chromium_browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium (the README's test command does).")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class RecordingPage:
+    """A Playwright page plus every request it made that left the machine."""
+
+    def __init__(self, page):
+        self.page = page
+        self.offsite_requests: list[str] = []
+        page.on("request", self._record)
+
+    def _record(self, request) -> None:
+        if not is_loopback_url(request.url):
+            self.offsite_requests.append(request.url)
+
+    def wait_until_idle(self, timeout_ms: int = 120_000) -> None:
+        """Wait until Streamlit has finished the current run (its status widget is gone)."""
+        self.page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
+        self.page.wait_for_timeout(300)
+        self.page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+
+
+@pytest.fixture
+def browser_page(chromium_browser):
+    """A fresh browser page (1400 x 1000) recording requests; fails the test on any off-machine request."""
+    context = chromium_browser.new_context(viewport={"width": 1400, "height": 1000})
+    recording = RecordingPage(context.new_page())
+    yield recording
+    context.close()
+    assert recording.offsite_requests == [], f"requests left the machine: {recording.offsite_requests[:5]}"
+
+
+SCREENSHOT_DIR = REPO / "artifacts" / "screenshots"
+
+
+@pytest.fixture
+def screenshot_dir() -> Path:
+    SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOT_DIR
