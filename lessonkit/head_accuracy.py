@@ -129,3 +129,14 @@ def syntax_accuracy(
     return AccuracyResult(
         accuracy=stacked.mean(axis=0), n_items=n, baselines=baselines, correct=stacked, best_offset=best
     )
+
+
+def chance_best_accuracy(n_items: int, n_heads: int, n_draws: int = 2000, seed: int = 0, p: float = 0.5) -> float:
+    """Median, over simulations, of the best accuracy among n_heads heads that each guess at random.
+
+    The yardstick for "the best of 72 heads": even coin-flipping heads have a lucky best one.
+    (Heads are treated as independent, which real heads are not; a rough yardstick only.)
+    """
+    rng = np.random.default_rng(seed)
+    right = rng.binomial(n_items, p, size=(n_draws, n_heads))
+    return float(np.median(right.max(axis=1)) / n_items)
