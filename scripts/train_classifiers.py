@@ -21,7 +21,7 @@ import numpy as np
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 HEAD_SEED = 0
-HEAD_STEPS = 400
+HEAD_STEPS = 2000
 HEAD_LR = 0.01
 HEAD_WEIGHT_DECAY = 1e-4
 FEATURE_MAX_TOKENS = 128
