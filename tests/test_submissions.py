@@ -1,0 +1,196 @@
+"""Class-mode storage: display names, idempotent submissions, 50 concurrent students on SQLite, summaries.
+
+Rows are read back with the standard library's sqlite3, not through lessonkit.submissions.
+"""
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import threading
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+
+from lessonkit import submissions
+from lessonkit.submissions import Answer
+
+N_STUDENTS = 50
+QUESTIONS = [(f"q{index:02d}", 1 + index % 7) for index in range(12)]
+
+
+def student_answers(student: int) -> list[Answer]:
+    """A deterministic, different answer sheet for each student."""
+    rng = random.Random(student)
+    answers = []
+    for question_id, section in QUESTIONS:
+        choice = rng.choice("abcd")
+        answers.append(Answer(question_id, section, choice, f"option {choice}", choice == "a"))
+    return answers
+
+
+def run_concurrent_submissions(engine: sa.Engine, n_students: int = N_STUDENTS) -> dict:
+    """n_students threads submit at once; each sends its sheet twice, and a second 'replica' thread
+    re-sends every fifth student's sheet at the same moment. Returns what was sent and the results."""
+    ids = [submissions.new_submission_id() for _ in range(n_students)]
+    sheets = {ids[s]: (f"Student {s}", student_answers(s)) for s in range(n_students)}
+    jobs = [(sid, name, answers) for sid, (name, answers) in sheets.items()]
+    jobs += [(sid, name, answers) for index, (sid, (name, answers)) in enumerate(sheets.items()) if index % 5 == 0]
+    barrier = threading.Barrier(len(jobs))
+    results, errors = [], []
+    lock = threading.Lock()
+
+    def work(job):
+        sid, name, answers = job
+        try:
+            barrier.wait(timeout=60)
+            first = submissions.submit(engine, sid, name, answers)
+            again = submissions.submit(engine, sid, name, answers)
+            with lock:
+                results.append((sid, first, again))
+        except Exception as error:  # collected and asserted on below
+            with lock:
+                errors.append(repr(error))
+
+    threads = [threading.Thread(target=work, args=(job,)) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return {"sheets": sheets, "results": results, "errors": errors, "n_jobs": len(jobs)}
+
+
+def assert_stored_exactly_once(outcome: dict, rows: list[tuple]) -> None:
+    """rows: (submission_id, question_id, display_name, response, correct) read independently."""
+    assert outcome["errors"] == []
+    assert len(outcome["results"]) == outcome["n_jobs"]
+    sheets = outcome["sheets"]
+    expected = {
+        (sid, answer.question_id): (name, json.dumps(answer.response), bool(answer.correct))
+        for sid, (name, answers) in sheets.items()
+        for answer in answers
+    }
+    keys = [(row[0], row[1]) for row in rows]
+    assert len(rows) == len(expected) == N_STUDENTS * len(QUESTIONS)
+    assert Counter(keys).most_common(1)[0][1] == 1
+    stored = {(row[0], row[1]): (row[2], row[3], bool(row[4])) for row in rows}
+    assert stored == expected
+    # every answer was reported as newly inserted exactly once, across all calls
+    inserted = sum(first.inserted + again.inserted for _, first, again in outcome["results"])
+    assert inserted == len(expected)
+    assert all(again.inserted == 0 and again.already_stored == len(QUESTIONS) for _, _, again in outcome["results"])
+
+
+@pytest.fixture
+def sqlite_path(tmp_path):
+    return tmp_path / "class.sqlite"
+
+
+def _sqlite_rows(path) -> list[tuple]:
+    with sqlite3.connect(path) as connection:
+        return connection.execute(
+            "SELECT submission_id, question_id, display_name, response, correct FROM quiz_answers"
+        ).fetchall()
+
+
+def test_fifty_concurrent_students_on_sqlite_are_stored_exactly_once(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    try:
+        outcome = run_concurrent_submissions(engine)
+    finally:
+        engine.dispose()
+    assert_stored_exactly_once(outcome, _sqlite_rows(sqlite_path))
+
+
+def test_resubmitting_keeps_the_first_answer_and_adds_new_ones(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    sid = submissions.new_submission_id()
+    first = submissions.submit(engine, sid, "Ada", [Answer("q1", 1, "b", "B", False)])
+    assert (first.inserted, first.already_stored) == (1, 0)
+    # a retry changed q1 to the right answer and answered q2: q1 keeps its first answer
+    second = submissions.submit(engine, sid, "Ada", [Answer("q1", 1, "a", "A", True), Answer("q2", 2, 1.5, "1.5", True)])
+    assert (second.inserted, second.already_stored) == (1, 1)
+    rows = sorted(_sqlite_rows(sqlite_path))
+    assert [(r[1], r[3], r[4]) for r in rows] == [("q1", '"b"', 0), ("q2", "1.5", 1)]
+    # a new attempt (new submission id) is counted separately
+    submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    assert len(_sqlite_rows(sqlite_path)) == 3
+    engine.dispose()
+
+
+def test_failed_submission_stores_nothing(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    with pytest.raises(ValueError):
+        submissions.submit(engine, submissions.new_submission_id(), "Ada",
+                           [Answer("q1", 1, "a", "A", True), Answer("q1", 1, "b", "B", False)])
+    with pytest.raises(ValueError):
+        submissions.submit(engine, "not-an-id", "Ada", [Answer("q1", 1, "a", "A", True)])
+    submissions.ensure_schema(engine)
+    assert _sqlite_rows(sqlite_path) == []
+    engine.dispose()
+
+
+@pytest.mark.parametrize(
+    "name, cleaned",
+    [("Ada", "Ada"), ("  Zoë   M. ", "Zoë M."), ("o'neil-2", "o'neil-2"), ("学生 7", "学生 7"), ("x" * 40, "x" * 40)],
+)
+def test_display_names_accepted(name, cleaned):
+    assert submissions.validate_display_name(name) == cleaned
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["", "   ", None, "x" * 41, "<script>alert(1)</script>", "Bob <b>", "=HYPERLINK(1)", "-1", "a@b.com", "null\x00byte", "zero\u200bwidth", "_x"],
+)
+def test_display_names_refused_with_a_message(name):
+    with pytest.raises(submissions.DisplayNameError) as raised:
+        submissions.validate_display_name(name)
+    assert str(raised.value)
+
+
+def test_summaries_match_a_count_by_hand(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    sheets = {}
+    for student in range(7):
+        sid = submissions.new_submission_id()
+        sheets[sid] = student_answers(student)
+        submissions.submit(engine, sid, f"S{student % 5}", sheets[sid])
+    frame = submissions.fetch_answers(engine)
+    counts = submissions.class_counts(frame)
+    assert counts == {"attempts": 7, "names": 5, "answers": 7 * len(QUESTIONS)}
+
+    table = submissions.per_question(frame, order=[q for q, _ in QUESTIONS])
+    assert list(table["question_id"]) == [q for q, _ in QUESTIONS]
+    for question_id, section in QUESTIONS:
+        picked = [a for sheet in sheets.values() for a in sheet if a.question_id == question_id]
+        row = table[table["question_id"] == question_id].iloc[0]
+        assert row["answered"] == len(picked) == 7
+        assert row["correct"] == sum(a.correct for a in picked)
+        assert row["share_correct"] == pytest.approx(sum(a.correct for a in picked) / 7)
+        assert row["section"] == section
+
+    wrong = submissions.common_wrong_answers(frame, top=1)
+    for question_id, _ in QUESTIONS:
+        tally = Counter(a.response_text for sheet in sheets.values() for a in sheet
+                        if a.question_id == question_id and not a.correct)
+        rows = wrong[wrong["question_id"] == question_id]
+        if not tally:
+            assert rows.empty
+            continue
+        top = max(tally.values())
+        assert len(rows) == 1 and rows.iloc[0]["count"] == top and tally[rows.iloc[0]["response_text"]] == top
+
+    csv_text = submissions.to_csv(frame).decode("utf-8").splitlines()
+    assert csv_text[0].split(",")[:3] == ["submission_id", "display_name", "question_id"]
+    assert len(csv_text) == 1 + 7 * len(QUESTIONS)
+    engine.dispose()
+
+
+def test_empty_database_gives_empty_summaries(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    frame = submissions.fetch_answers(engine)
+    assert frame.empty
+    assert submissions.class_counts(frame) == {"attempts": 0, "names": 0, "answers": 0}
+    assert submissions.per_question(frame).empty and submissions.common_wrong_answers(frame).empty
+    engine.dispose()
