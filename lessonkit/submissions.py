@@ -173,7 +173,11 @@ def _insert_ignore(connection: Connection, row: dict) -> int:
         statement = insert(answers_table).values(**row).on_conflict_do_nothing(
             index_elements=["submission_id", "question_id"]
         )
-        return int(connection.execute(statement).rowcount or 0)
+        # rowcount of an INSERT is only kept when asked for (SQLAlchemy 2); 0 means "already there"
+        result = connection.execute(statement.execution_options(preserve_rowcount=True))
+        if result.rowcount < 0:
+            raise SubmissionError(f"The {dialect} driver did not report whether the answer was stored.")
+        return int(result.rowcount)
     # other databases: a savepoint per row, duplicates rejected by the primary key
     try:
         with connection.begin_nested():
