@@ -17,10 +17,12 @@ $(STAMP): requirements.txt
 
 install: $(STAMP)
 
-# Debian packages the test suite needs: a real browser and a PostgreSQL server.
+# Debian packages the test suite needs: a real browser (with an emoji font, so icons render),
+# and a PostgreSQL server.
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-color-emoji postgresql
 system-deps:
-	@if ! command -v chromium >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium postgresql >/dev/null; \
+	@if ! dpkg -s $(DEBIAN_TEST_PACKAGES) >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \
 	fi
 
 run: install

@@ -17,5 +17,6 @@ LESSON_PAGES = {
 }
 
 navigation = st.navigation(LESSON_PAGES)
-show_sidebar(navigation.title)
 navigation.run()
+# After the page, so its text appears before the model has finished loading on a cold start.
+show_sidebar(navigation.title)

@@ -90,3 +90,18 @@ def recompute_head(loaded: LoadedModel, layer_input: np.ndarray, layer: int, hea
     keys = x @ w_k + b_k
     scaled = queries @ keys.T / np.sqrt(w_q.shape[1])
     return HeadRecomputation(queries=queries, keys=keys, scaled_scores=scaled, weights=softmax(scaled, axis=-1))
+
+
+def recomputation_errors(loaded: LoadedModel, hidden_states: np.ndarray, attn: np.ndarray) -> np.ndarray:
+    """layers x heads: largest |by-hand weight - model weight| for every head.
+
+    hidden_states: (layers + 1) x seq x d_model (layer l reads hidden_states[l]); attn: layers x heads x q x k.
+    """
+    n_layers, n_heads = attn.shape[:2]
+    return np.array(
+        [
+            [np.abs(recompute_head(loaded, hidden_states[layer], layer, head).weights - attn[layer, head]).max()
+             for head in range(n_heads)]
+            for layer in range(n_layers)
+        ]
+    )
