@@ -98,3 +98,19 @@ def load_syntax_arcs() -> tuple[SyntaxArc, ...]:
             for dependent, head in pairs:
                 arcs.append(SyntaxArc(index, sentence["text"], relation, dependent, head))
     return tuple(arcs)
+
+
+def find_twin(text: str) -> str | None:
+    """The Winograd twin of a sentence we ship (same sentence, one word changed), else None."""
+    text = text.strip()
+    for item in load_coreference_items():
+        if item.text == text:
+            first, second = coreference_twins(item.pair)
+            return second.text if first.text == text else first.text
+    probes = [p for p in load_probes() if p.category == "coreference"]
+    for probe in probes:
+        if probe.text == text:
+            stem = probe.id.rsplit("-", 1)[0]
+            others = [p for p in probes if p.id.rsplit("-", 1)[0] == stem and p.id != probe.id]
+            return others[0].text if others else None
+    return None

@@ -17,7 +17,7 @@ import pandas as pd
 
 from lessonkit.head_patterns import head_label
 
-ROW_PX = 18  # vertical space per token in the head view
+ROW_PX = 22  # vertical space per token in the head view
 HEAD_COLOURS = [
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b",
     "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#393b79", "#637939",
@@ -57,7 +57,7 @@ def head_view_chart(
     head_names: Sequence[str],
     threshold: float = 0.05,
     top_k: int = 8,
-    width: int = 420,
+    width: int = 520,
 ) -> alt.LayerChart:
     """BertViz-style lines: queries on the left, keys on the right, one colour per head.
 
@@ -80,7 +80,7 @@ def head_view_chart(
     colour = alt.Color(
         "head:N",
         scale=alt.Scale(domain=list(head_names), range=HEAD_COLOURS[: len(head_names)] or HEAD_COLOURS),
-        legend=alt.Legend(title="head", orient="top", symbolStrokeWidth=4) if len(head_names) > 1 else None,
+        legend=alt.Legend(title="head", orient="top", symbolStrokeWidth=6, symbolSize=400) if len(head_names) > 1 else None,
     )
     lines = (
         alt.Chart(inline(links))
@@ -107,7 +107,7 @@ def head_view_chart(
     )
     left = (
         alt.Chart(inline(tokens))
-        .mark_text(align="right", dx=-6, fontSize=12)
+        .mark_text(align="right", dx=-6, fontSize=13)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             y=alt.Y("i:Q", scale=y_scale, axis=None),
@@ -119,7 +119,7 @@ def head_view_chart(
     )
     right = (
         alt.Chart(inline(tokens))
-        .mark_text(align="left", dx=6, fontSize=12)
+        .mark_text(align="left", dx=6, fontSize=13)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
             y=alt.Y("j:Q", scale=y_scale, axis=None),
