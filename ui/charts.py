@@ -43,9 +43,12 @@ def heatmap(
     frame = matrix_frame(np.asarray(matrix), row_labels, col_labels, value)
     row_order, col_order = list(row_labels), list(col_labels)
     scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
+    # Every token label must show, even when cells are small; Vega would otherwise drop overlapping ones.
+    label_size = 11 if cell_size >= 22 else 9
     base = alt.Chart(frame).encode(
-        x=alt.X("column:N", sort=col_order, title=col_title, axis=alt.Axis(labelAngle=-45)),
-        y=alt.Y("row:N", sort=row_order, title=row_title),
+        x=alt.X("column:N", sort=col_order, title=col_title,
+                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=label_size)),
+        y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelOverlap=False, labelFontSize=label_size)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
