@@ -114,8 +114,10 @@ def attention_flow(
 
     per_layer = _check_per_layer(per_layer)
     n_layers, n, _ = per_layer.shape
-    if scale * max(1.0, float(per_layer.sum(axis=-2).max())) * n >= 2**31:
-        raise ValueError(f"scale {scale} is too large for int32 capacities with n = {n}")
+    # A flow never exceeds the sink's capacity (a row sum, about 1): residual capacities stay below
+    # 2 x scale x the largest row sum, which must fit in int32.
+    if 2 * scale * max(1.0, float(per_layer.sum(axis=-1).max())) >= 2**31:
+        raise ValueError(f"scale {scale} is too large for int32 capacities")
     positions = list(range(n)) if positions is None else list(positions)
     out = np.zeros((len(positions), n))
     for row, position in enumerate(positions):
