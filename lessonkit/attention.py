@@ -51,11 +51,10 @@ def check_text(text: str | None, what: str = "sentence") -> str:
 def tokenize(loaded: LoadedModel, text: str, text_pair: str | None = None) -> tuple[dict, bool, int]:
     """Tokenizer output truncated to the model's maximum, whether it was cut, and the uncut length."""
     tokenizer = loaded.tokenizer
-    full = tokenizer(text, text_pair, add_special_tokens=True, truncation=False)
-    n_full = len(full["input_ids"])
+    encoded = tokenizer(text, text_pair, return_tensors="pt", truncation=False)
+    n_full = encoded["input_ids"].shape[1]
     max_length = loaded.facts.max_length
     if n_full <= max_length:
-        encoded = tokenizer(text, text_pair, return_tensors="pt", truncation=False)
         return encoded, False, n_full
     strategy = "longest_first" if text_pair else True
     encoded = tokenizer(text, text_pair, return_tensors="pt", truncation=strategy, max_length=max_length)
