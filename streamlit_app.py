@@ -7,12 +7,26 @@ from ui.sidebar import show_sidebar
 
 st.set_page_config(page_title="Attention, visualized", page_icon="🔍", layout="wide")
 
+
+def lesson_page(file: str, title: str, icon: str, **options) -> st.Page:
+    """A page whose URL is its file name (e.g. /head_explorer), so deep links stay readable."""
+    return st.Page(f"pages/{file}.py", title=title, icon=icon, url_path=file, **options)
+
+
 LESSON_PAGES = {
     "Start": [
-        st.Page("pages/home.py", title="Start here", icon="🏠", default=True, url_path="home"),
+        lesson_page("home", "Start here", "🏠", default=True),
     ],
     "The lesson": [
-        st.Page("pages/formula.py", title="1 · The attention formula", icon="🧮", url_path="formula"),
+        lesson_page("formula", "1 · The attention formula", "🧮"),
+        lesson_page("head_explorer", "2 · What heads look at", "🔦"),
+        lesson_page("head_finder", "2b · Head finder", "🧭"),
+        lesson_page("head_accuracy", "2c · Do heads find the right word?", "🎯"),
+        lesson_page("gradient_attention", "4 · Gradient × attention", "📐"),
+        lesson_page("rollout_flow", "5 · Rollout and flow", "🌊"),
+    ],
+    "Check yourself": [
+        lesson_page("quiz", "Final quiz", "🎓"),
     ],
 }
 
