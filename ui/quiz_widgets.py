@@ -239,23 +239,27 @@ NAME_KEY = "quiz-display-name"
 SENT_NAME_KEY = "quiz_sent_name"
 
 
-def _configured_connection() -> bool:
+def _configured_section() -> dict | None:
+    """The ``[connections.submissions]`` secrets section, or None when there is none."""
     try:
-        connections = st.secrets.get("connections", {})
-        return "submissions" in connections
+        section = st.secrets.get("connections", {}).get("submissions")
     except Exception:  # no secrets file: use the embedded SQLite default
-        return False
+        return None
+    return dict(section) if section else None
 
 
 def submissions_engine():
     """The SQLAlchemy engine of the class's submissions database (``st.connection``).
 
-    ``[connections.submissions]`` in .streamlit/secrets.toml (e.g. ``url = "postgresql+psycopg://..."``)
-    wins; otherwise an SQLite file next to the app.
+    ``[connections.submissions]`` in .streamlit/secrets.toml (``url = "postgresql+psycopg://..."``,
+    or dialect/host/port/database/username/password) wins; otherwise an SQLite file next to the app.
     """
-    if _configured_connection():
-        return st.connection("submissions", type="sql").engine
-    return st.connection("submissions", type="sql", url=DEFAULT_SUBMISSIONS_URL).engine
+    section = _configured_section()
+    if section is None:
+        return st.connection("submissions", type="sql", url=DEFAULT_SUBMISSIONS_URL).engine
+    if section.get("url"):
+        return st.connection("submissions", type="sql", url=str(section["url"])).engine
+    return st.connection("submissions", type="sql").engine
 
 
 def submission_id() -> str:
