@@ -141,7 +141,7 @@ st.dataframe(
     width="stretch", hide_index=True, key="ga_table",
 )
 st.markdown(
-    "These numbers are for one sentence and one model (MiniLM + our head on tweets). A single removed head "
-    "rarely changes much in a 72-head model, so the loss changes are small; what matters is whether their "
-    "order agrees with the cheap scores."
+    "All numbers here are for this one sentence and one model (MiniLM + our head on tweets). Try a few "
+    "other sentences: an agreement that holds for one input can vanish for the next, which is why the "
+    "faithfulness page measures it over many test tweets."
 )

@@ -16,7 +16,7 @@ from lessonkit.rollout import (
 )
 from ui.charts import heatmap, position_labels
 from ui.classifier_cache import check_page_text, get_classifier_head, sentence_gradients
-from ui.explain_charts import line_by_layer, token_bars
+from ui.explain_charts import line_by_layer, md_escape, token_bars
 from ui.state import get_intervenable_model, sentence_attention
 
 DEFAULT_TEXT = "The movie was not bad at all, honestly."
@@ -161,8 +161,11 @@ st.altair_chart(
     line_by_layer(mixing, "value", "How the mixing grows with depth (averages over positions)"),
     width="stretch", key="rf_mixing",
 )
+sink = int(rollout[layer - 1].mean(0).argmax())
 st.markdown(
-    "Raw attention of a single layer can look sharp at any depth, but rollout only ever blurs: every extra "
-    "layer averages rows that were already averages, so a position's own share shrinks and its row spreads "
-    "out. Move the layer slider to watch the rollout matrix fill in."
+    "A single layer's raw attention can look sharp at any depth. Rollout behaves differently: every layer "
+    "averages rows that were already averages, so the share a position keeps on its own token falls layer "
+    "after layer. Whether the rows then spread out or pile up on a few tokens depends on the model: "
+    f"for this sentence, after layer {layer}, the average rollout row gives its largest share, "
+    f"{rollout[layer - 1].mean(0)[sink]:.0%}, to **{md_escape(labels[sink])}**. Move the layer slider to watch it happen."
 )

@@ -22,13 +22,16 @@ import numpy as np  # noqa: E402
 
 RESULT_FILE = Path(__file__).resolve().parent.parent / "results" / "faithfulness.json"
 MIN_TOKENS = 5
-MAX_TOKENS = 48
+MAX_TOKENS = 32
 FLOW_LAYERS = (1, 3, 5, 6)  # the layers Abnar & Zuidema report; 1 costs nothing (flow = the matrix)
 
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=200, help="how many test tweets to measure")
+    parser.add_argument("--sentences", type=int, default=120, help="how many test tweets to measure")
+    parser.add_argument(
+        "--flow-layers", type=int, nargs="*", default=list(FLOW_LAYERS), help="layers (1..L) that get a flow score"
+    )
     parser.add_argument("--output", type=Path, default=RESULT_FILE)
     args = parser.parse_args(argv)
 
@@ -56,7 +59,9 @@ def main(argv: list[str] | None = None) -> dict:
         encoded, tokens, truncated = encode_text(loaded, text)
         if truncated or not MIN_TOKENS <= len(tokens) <= MAX_TOKENS:
             continue
-        importance = token_importance(loaded, head, encoded, tokens, flow_layers=[l for l in FLOW_LAYERS if l <= n_layers])
+        importance = token_importance(
+            loaded, head, encoded, tokens, flow_layers=[l for l in args.flow_layers if 1 <= l <= n_layers]
+        )
         correlations = importance.correlations()
         per_sentence.append(correlations)
         correct += int(importance.predicted == int(label))

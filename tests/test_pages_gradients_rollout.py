@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -126,3 +127,32 @@ def test_gradient_page_explains_a_missing_head(monkeypatch, tmp_path):
     assert not at.exception
     assert any("not trained yet" in i.value for i in at.info)
     assert not at.get("vega_lite_chart")
+
+
+def test_faithfulness_page_shows_saved_and_live_measurements():
+    from scipy.stats import spearmanr
+
+    at = _page("faithfulness.py").run()
+    _no_errors(at)
+    _every_chart_has_tooltips(at)
+    saved = json.loads((REPO / "results" / "faithfulness.json").read_text())
+    # the by-layer chart shows the saved means, beside the published subject-verb agreement numbers
+    _, rows = _chart_rows(at, "Agreement with blank-out by layer")
+    ours = {(r["family"], r["layer"]): r["spearman"] for r in rows if r["source"].startswith("ours")}
+    assert ours[("rollout", 6)] == pytest.approx(saved["summary"]["rollout_L6"]["blank_out"]["mean"])
+    assert ours[("flow", 3)] == pytest.approx(saved["summary"]["flow_L3"]["blank_out"]["mean"])
+    theirs = {(r["family"], r["layer"]): r["spearman"] for r in rows if r["source"].startswith("Abnar")}
+    assert theirs[("flow", 3)] == pytest.approx(0.70) and theirs[("raw attention", 3)] == pytest.approx(-0.11)
+
+    # one sentence: the correlation shown equals Spearman of the token scores shown
+    _, token_rows = _chart_rows(at, "token importance")
+    frame = pd.DataFrame(token_rows).pivot(index="position", columns="method", values="share")
+    _, corr_rows = _chart_rows(at, "for this sentence")
+    shown = {(r["method"], r["yardstick"]): r["spearman"] for r in corr_rows}
+    expected = spearmanr(frame["grad x attention"], frame["blank out"]).statistic
+    assert shown[("grad x attention", "blank-out")] == pytest.approx(expected, abs=1e-9)
+
+    at.radio(key="fa_reference").set_value("input_gradient").run()
+    _no_errors(at)
+    at.text_input(key="fa_text").set_value("word " * 60).run()
+    assert not at.exception and any("at most 40" in w.value for w in at.warning)

@@ -75,3 +75,11 @@ def line_by_layer(frame: pd.DataFrame, value: str, title: str, color: str = "wha
         )
         .properties(height=280)
     )
+
+
+_MARKDOWN_SPECIAL = set("\\`*_{}[]<>()#+-.!|~$")
+
+
+def md_escape(text: str) -> str:
+    """Backslash-escape Markdown (and HTML-starting) characters so user text shows literally."""
+    return "".join("\\" + ch if ch in _MARKDOWN_SPECIAL else ch for ch in str(text))
