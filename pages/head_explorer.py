@@ -127,7 +127,13 @@ if view == "lines":
     def lines_chart():
         return head_view_chart(attn_heads, maps.labels, names, threshold=threshold, top_k=top_k)
 
-    st.markdown(" · ".join(f"**{name}**: {strongest[(l_index, h)]}" for name, h in zip(names, h_indices)))
+    swatches = ["🟦", "🟥", "🟩", "🟧", "🟪", "🟫"]  # the first six head colours of the chart
+    st.markdown(
+        " · ".join(
+            f"{swatches[i] if i < len(swatches) else '▪️'} **{name}**: {md_escape(strongest[(l_index, h)])}"
+            for i, (name, h) in enumerate(zip(names, h_indices))
+        )
+    )
     box = st.container(height=720) if n > 38 else st.container()
     with box:
         st.altair_chart(lines_chart(), width="content", key="hx_lines_chart")
@@ -189,10 +195,10 @@ else:  # compare
     left, right = st.columns(2)
 
     def first_chart():
-        return heatmap_chart(first, maps.labels, maps.labels, f"{name}: first sentence")
+        return heatmap_chart(first, maps.labels, maps.labels, f"{name}: first sentence", cell=14)
 
     def second_chart():
-        return heatmap_chart(second, twin_maps.labels, twin_maps.labels, f"{name}: second sentence")
+        return heatmap_chart(second, twin_maps.labels, twin_maps.labels, f"{name}: second sentence", cell=14)
 
     with left:
         st.altair_chart(first_chart(), width="content", key="hx_cmp_first")

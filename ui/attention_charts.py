@@ -72,7 +72,7 @@ def head_view_chart(
     links["w"] = links["w"].round(4)
     links["x0"], links["x1"] = 0.0, 1.0
     tokens = pd.DataFrame({"i": range(n), "j": range(n), "token": list(labels)})
-    height = max(120, ROW_PX * n)
+    height = max(120, ROW_PX * n) + (50 if len(head_names) > 1 else 0)
     y_scale = alt.Scale(domain=[-0.5, n - 0.5], reverse=True)
     x_scale = alt.Scale(domain=[-0.35, 1.35])
     hover_query = alt.selection_point(name="hover_query", fields=["i"], on="pointerover", clear="pointerout", empty=True)
@@ -139,6 +139,7 @@ def heatmap_chart(
     title: str = "",
     row_offset: int = 0,
     diverging: bool = False,
+    cell: int | None = None,
 ) -> alt.Chart:
     """matrix: q x k heatmap; rows = query (output) positions, columns = key (input) tokens.
 
@@ -166,13 +167,14 @@ def heatmap_chart(
     else:
         colour = alt.Color("w:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=alt.Legend(title="weight"))
         weight_title = "weight"
-    cell = 22 if n_k <= 40 else max(4, int(900 / n_k))
+    if cell is None:
+        cell = 22 if n_k <= 40 else max(4, int(900 / n_k))
     return (
         alt.Chart(inline(data), title=title or alt.Undefined)
         .mark_rect()
         .encode(
-            x=alt.X("key:N", sort=cols, title="key (input token)", axis=alt.Axis(labelAngle=-60, labelLimit=120)),
-            y=alt.Y("query:N", sort=rows, title="query (output position)", axis=alt.Axis(labelLimit=120)),
+            x=alt.X("key:N", sort=cols, title="key (input token)", axis=alt.Axis(labelAngle=-60, labelLimit=120, labelOverlap=n_k > 60)),
+            y=alt.Y("query:N", sort=rows, title="query (output position)", axis=alt.Axis(labelLimit=120, labelOverlap=n_q > 60)),
             color=colour,
             tooltip=[
                 alt.Tooltip("query:N", title="query"),
@@ -180,7 +182,8 @@ def heatmap_chart(
                 alt.Tooltip("w:Q", title=weight_title, format=".4f"),
             ],
         )
-        .properties(width=cell * n_k, height=cell * n_q)
+        # Streamlit fits the whole chart (axes and legend included) into width x height: leave room for them
+        .properties(width=cell * n_k + 190, height=cell * n_q + 130)
     )
 
 
@@ -289,7 +292,7 @@ def scores_heatmap(scores: np.ndarray, title: str, value_title: str = "score", d
             color=alt.Color("v:Q", scale=alt.Scale(scheme="viridis", domain=list(domain)), legend=alt.Legend(title=value_title)),
             tooltip=[alt.Tooltip("head:N", title="head (1-indexed)"), alt.Tooltip("v:Q", title=value_title, format=".3f")],
         )
-        .properties(width=32 * n_heads, height=28 * n_layers)
+        .properties(width=32 * n_heads + 150, height=28 * n_layers + 60)
     )
 
 

@@ -154,14 +154,12 @@ def attention_or_message(loaded: LoadedModel, text: str, pair: str | None) -> Se
 
 def export_buttons(chart_factory: Callable[[], object], name: str, key: str) -> None:
     """PNG and SVG download buttons; the files are rendered only when a button is clicked."""
-    left, right, _ = st.columns([1, 1, 4])
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "chart"
-    with left:
+    with st.container(horizontal=True):
         st.download_button(
             "PNG", data=lambda: chart_png(chart_factory()), file_name=f"{safe}.png", mime="image/png",
             key=f"{key}_png", icon="🖼️", on_click="ignore",
         )
-    with right:
         st.download_button(
             "SVG", data=lambda: chart_svg(chart_factory()), file_name=f"{safe}.svg", mime="image/svg+xml",
             key=f"{key}_svg", icon="📐", on_click="ignore",
