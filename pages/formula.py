@@ -12,6 +12,7 @@ from lessonkit.formula import (
     softmax_peakedness,
 )
 from ui.charts import heatmap, position_labels
+from ui.check_yourself import check_yourself
 from ui.state import get_model, sentence_attention
 
 TOY_WORDS = ["the", "cat", "sat", "on", "a", "mat"]
@@ -223,3 +224,5 @@ with real_tab:
                             value="scaled score", scheme="purpleorange", cell_size=18),
                     width="content",
                 )
+
+check_yourself(section=1, key_prefix="formula_check")

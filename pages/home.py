@@ -1,6 +1,7 @@
 """Start page: what the lesson covers, how to use the app, and which model it shows."""
 import streamlit as st
 
+from ui.check_yourself import check_yourself
 from ui.links import lesson_link
 from ui.state import get_model
 
@@ -80,3 +81,5 @@ st.markdown(
     "help in **error analysis**, and a window on **linguistic structure**. They are not an audited, "
     "decision-grade explanation of why a model said what it said; page 3 shows why."
 )
+
+check_yourself(section=6, key_prefix="home_check")
