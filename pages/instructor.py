@@ -83,7 +83,8 @@ chart = (
     .encode(
         x=alt.X("share_correct:Q", title="share answered right", scale=alt.Scale(domain=[0, 1]),
                 axis=alt.Axis(format="%")),
-        y=alt.Y("question_id:N", title="question", sort=list(table["question_id"])),
+        y=alt.Y("question_id:N", title="question", sort=list(table["question_id"]),
+                axis=alt.Axis(labelOverlap=False, labelLimit=220)),
         color=alt.Color("section:O", title="section", scale=alt.Scale(scheme="tableau10")),
         tooltip=[
             alt.Tooltip("question_id:N", title="question"),
@@ -94,7 +95,7 @@ chart = (
             alt.Tooltip("percent_correct:Q", title="% right"),
         ],
     )
-    .properties(height=max(200, 22 * len(table)))
+    .properties(height=max(200, 24 * len(table)))
 )
 st.altair_chart(chart, width="stretch")
 
@@ -103,7 +104,7 @@ wrong = submissions.common_wrong_answers(answers, top=3)
 if wrong.empty:
     st.write("No wrong answers so far.")
 else:
-    wrong.insert(1, "prompt", wrong["question_id"].map(lambda q: prompts.get(q, "")))
+    wrong["prompt"] = wrong["question_id"].map(lambda q: prompts.get(q, ""))
     st.dataframe(
         wrong.rename(columns={"question_id": "question", "response_text": "wrong answer", "count": "times"}),
         hide_index=True, width="stretch", key="instructor-wrong",

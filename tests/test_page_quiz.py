@@ -101,8 +101,9 @@ def test_whole_quiz_all_right_then_class_submit(tmp_path, live_answers):
         rows = connection.execute("SELECT question_id, display_name, correct FROM quiz_answers").fetchall()
     assert sorted(r[0] for r in rows) == sorted(q["id"] for q in questions)
     assert {r[1] for r in rows} == {"Ada L."} and all(r[2] == 1 for r in rows)
-    # nothing left to send: the button is gone, so a double submit cannot happen from the page
-    at.run()
+    # nothing left to send: the button is gone at once, and the name is shown, not editable
+    assert any("Sending as" in c.value and "Ada L" in c.value for c in at.caption)
+    assert not [t for t in at.text_input if t.key == "quiz-display-name"]
     assert not [b for b in at.button if b.key == "quiz-submit"]
 
 

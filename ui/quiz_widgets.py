@@ -262,19 +262,64 @@ def submissions_engine():
     return st.connection("submissions", type="sql").engine
 
 
+def escape_markdown(text: str) -> str:
+    """Text shown literally inside Markdown (no emphasis, links or HTML from user input)."""
+    return "".join("\\" + ch if ch in "\\`*_{}[]()#+-.!<>|~$&" else ch for ch in text)
+
+
 def submission_id() -> str:
     from lessonkit.submissions import new_submission_id
 
     return st.session_state.setdefault(SUBMISSION_ID_KEY, new_submission_id())
 
 
-def class_mode_panel(bank: Bank) -> None:
-    """Optional: a display name, and a button that sends this attempt's first answers to the class."""
+SEND_MESSAGE_KEY = "quiz_send_message"  # (kind, text) of the last send, shown once
+
+
+def _pending(bank: Bank) -> dict[str, dict]:
+    sent: set[str] = st.session_state.setdefault(SENT_KEY, set())
+    ids = {question.id for question in bank.questions}
+    return {qid: record for qid, record in first_answers().items() if qid in ids and qid not in sent}
+
+
+def _send(bank: Bank) -> None:
+    """Button callback: validate the name and store the unsent first answers (idempotent)."""
     from lessonkit import submissions
 
-    sent: set[str] = st.session_state.setdefault(SENT_KEY, set())
-    ids = {question.id: question for question in bank.questions}
-    pending = {qid: record for qid, record in first_answers().items() if qid in ids and qid not in sent}
+    locked_name = st.session_state.get(SENT_NAME_KEY)
+    try:
+        name = submissions.validate_display_name(
+            locked_name if locked_name is not None else st.session_state.get(NAME_KEY, "")
+        )
+    except submissions.DisplayNameError as error:
+        st.session_state[SEND_MESSAGE_KEY] = ("warning", str(error))
+        return
+    pending = _pending(bank)
+    answers = [
+        submissions.Answer(qid, record["section"], record["response"], record["response_text"], record["correct"])
+        for qid, record in pending.items()
+    ]
+    try:
+        result = submissions.submit(submissions_engine(), submission_id(), name, answers)
+    except Exception as error:  # any database trouble: keep the answers, let the student retry
+        st.session_state[SEND_MESSAGE_KEY] = (
+            "error",
+            "Your answers could not be stored just now; they are kept here, so press the button again "
+            f"in a moment. ({type(error).__name__})",
+        )
+        return
+    st.session_state[SENT_KEY].update(pending)
+    st.session_state[SENT_NAME_KEY] = name
+    text = f"{result.inserted} answer(s) stored for the class"
+    if result.already_stored:
+        text += f"; {result.already_stored} had been stored already"
+    st.session_state[SEND_MESSAGE_KEY] = ("success", text + ".")
+
+
+def class_mode_panel(bank: Bank) -> None:
+    """Optional: a display name, and a button that sends this attempt's first answers to the class."""
+    pending = _pending(bank)
+    sent: set[str] = st.session_state[SENT_KEY]
     with st.container(border=True):
         st.markdown("**🏫 Class mode** (optional)")
         st.caption(
@@ -282,37 +327,20 @@ def class_mode_panel(bank: Bank) -> None:
             "Nothing else about you is asked or stored. The class sees your first answer to each question."
         )
         locked_name = st.session_state.get(SENT_NAME_KEY)
-        name_input = st.text_input("Display name", key=NAME_KEY, max_chars=80, disabled=locked_name is not None,
-                                   placeholder="e.g. Ada L.")
-        if locked_name is not None:
-            st.caption(f"Sending as {locked_name}. {len(sent)} answers stored for the class so far.")
+        if locked_name is None:
+            st.text_input("Display name", key=NAME_KEY, max_chars=80, placeholder="e.g. Ada L.")
+        else:
+            st.caption(f"Sending as **{escape_markdown(locked_name)}** · {len(sent)} answer(s) stored for the "
+                       "class so far.")
+        message = st.session_state.pop(SEND_MESSAGE_KEY, None)
+        if message is not None:
+            kind, text = message
+            {"success": st.success, "warning": st.warning, "error": st.error}[kind](
+                text, icon={"success": "📬", "warning": "✏️", "error": "🚫"}[kind]
+            )
         if not pending:
-            st.caption("Answer some questions first; new answers can be sent at any time.")
+            st.caption("Everything you have answered is stored; answer more and send again." if sent
+                       else "Answer some questions first, then send them here.")
             return
         st.caption(f"{len(pending)} answer(s) not sent yet.")
-        if not st.button("📤 Send my answers to the class", key="quiz-submit"):
-            return
-        try:
-            name = submissions.validate_display_name(locked_name if locked_name is not None else name_input)
-        except submissions.DisplayNameError as error:
-            st.warning(str(error), icon="✏️")
-            return
-        answers = [
-            submissions.Answer(qid, record["section"], record["response"], record["response_text"], record["correct"])
-            for qid, record in pending.items()
-        ]
-        try:
-            result = submissions.submit(submissions_engine(), submission_id(), name, answers)
-        except Exception as error:  # any database trouble: keep the answers, let the student retry
-            st.error(
-                "Your answers could not be stored just now; they are kept here, so press the button again "
-                f"in a moment. ({type(error).__name__})",
-                icon="🚫",
-            )
-            return
-        sent.update(pending)
-        st.session_state[SENT_NAME_KEY] = name
-        stored = f"{result.inserted} answer(s) stored for the class"
-        if result.already_stored:
-            stored += f"; {result.already_stored} had been stored already"
-        st.success(stored + ".", icon="📬")
+        st.button("📤 Send my answers to the class", key="quiz-submit", on_click=_send, args=(bank,))
