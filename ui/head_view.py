@@ -52,11 +52,11 @@ def parse_int(value: str | None, low: int, high: int, default: int) -> int:
 
 
 def parse_heads(value: str | None, n_heads: int) -> list[int]:
-    """'1,4' -> [1, 4] (1-indexed, deduplicated, in range); [1] when nothing usable is given."""
+    """'1,4' -> [1, 4] (1-indexed, deduplicated, out-of-range dropped); [1] when nothing usable is given."""
     heads = []
     for part in (value or "").split(","):
-        number = parse_int(part, 1, n_heads, 0) if part.strip().isdigit() else 0
-        if number and number not in heads:
+        number = int(part) if part.strip().isdigit() else 0
+        if 1 <= number <= n_heads and number not in heads:
             heads.append(number)
     return heads or [1]
 

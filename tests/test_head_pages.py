@@ -1,0 +1,228 @@
+"""AppTest runs of the head pages: views, deep links, bad input, and no model rerun on view changes."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+EXPLORER = str(REPO / "pages" / "head_explorer.py")
+FINDER = str(REPO / "pages" / "head_finder.py")
+ACCURACY = str(REPO / "pages" / "head_accuracy.py")
+SHORT = "The cat sat on the mat."
+
+
+def charts(at) -> list[dict]:
+    """Each chart's spec, with the rows Streamlit sends apart (as Arrow) put back under '_rows'."""
+    import pyarrow as pa
+
+    specs = []
+    for element in at.get("vega_lite_chart"):
+        spec = json.loads(element.proto.spec)
+        rows = []
+        if element.proto.data.data:
+            rows += pa.ipc.open_stream(element.proto.data.data).read_all().to_pylist()
+        for dataset in element.proto.datasets:
+            rows += pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+        spec["_rows"] = rows
+        specs.append(spec)
+    return specs
+
+
+def rows_of(spec: dict) -> list[dict]:
+    """Every data row of a chart: rows sent apart, top-level datasets, inline values of the chart and its layers."""
+    rows = list(spec.get("_rows", []))
+    rows += [row for values in spec.get("datasets", {}).values() for row in values]
+    for part in [spec, *spec.get("layer", [])]:
+        rows += part.get("data", {}).get("values", [])
+    return rows
+
+
+def no_exceptions(at) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+def explorer(**params) -> AppTest:
+    at = AppTest.from_file(EXPLORER, default_timeout=120)
+    for name, value in params.items():
+        at.query_params[name] = value
+    return at.run()
+
+
+@pytest.fixture
+def count_model_calls(monkeypatch):
+    """Counts calls of the model (extract_attention as used by ui.state), with an empty cache."""
+    import streamlit as st
+
+    import ui.state
+
+    calls = []
+    real = ui.state.extract_attention
+
+    def counting(*args, **kwargs):
+        calls.append(args[1:])
+        return real(*args, **kwargs)
+
+    st.cache_data.clear()
+    monkeypatch.setattr(ui.state, "extract_attention", counting)
+    yield calls
+    st.cache_data.clear()
+
+
+def test_changing_layer_head_view_and_words_never_reruns_the_model(count_model_calls):
+    at = explorer(text=SHORT)
+    no_exceptions(at)
+    assert len(count_model_calls) == 1
+    at.slider(key="hx_layer").set_value(5).run()
+    at.multiselect(key="hx_heads").set_value([2, 7]).run()
+    for view in ("heatmap", "model", "lines", "heatmap"):
+        at.radio(key="hx_view").set_value(view).run()
+        no_exceptions(at)
+    at.toggle(key="hx_words").set_value(True).run()
+    at.slider(key="hx_layer").set_value(1).run()
+    no_exceptions(at)
+    assert len(count_model_calls) == 1, count_model_calls
+    # a new sentence does run it (so the counter can see calls at all)
+    at.text_area(key="hx_text").set_value("Dogs bark.").run()
+    no_exceptions(at)
+    assert len(count_model_calls) == 2
+
+
+def test_head_lines_show_the_models_strongest_link_per_token(loaded_model):
+    from lessonkit.attention import extract_attention
+
+    at = explorer(text=SHORT, layer="2", head="9", view="lines")
+    no_exceptions(at)
+    (spec,) = charts(at)
+    attn = extract_attention(loaded_model, SHORT).attn[1, 8]  # layer 2, head 9 (1-indexed)
+    lines = [row for row in rows_of(spec) if "w" in row]
+    assert lines
+    best = {}
+    for row in lines:
+        if row["w"] > best.get(row["i"], (None, -1))[1]:
+            best[row["i"]] = (row["j"], row["w"])
+    for i in range(attn.shape[0]):
+        j = int(np.argmax(attn[i]))
+        assert best[i][0] == j
+        assert best[i][1] == pytest.approx(float(attn[i, j]), abs=1e-4)
+
+
+def test_deep_link_restores_the_view_and_the_url_follows_changes():
+    at = explorer(text=SHORT, layer="2", head="9,10", view="heatmap", words="1")
+    no_exceptions(at)
+    assert at.text_area(key="hx_text").value == SHORT
+    assert at.slider(key="hx_layer").value == 2
+    assert at.multiselect(key="hx_heads").value == [9, 10]
+    assert at.radio(key="hx_view").value == "heatmap"
+    assert at.toggle(key="hx_words").value is True
+    specs = charts(at)
+    assert len(specs) == 2  # one heatmap per head
+    assert [s["title"] for s in specs] == [
+        pytest.approx(s["title"]) for s in specs
+    ] and specs[0]["title"].startswith("L2-H9") and specs[1]["title"].startswith("L2-H10")
+    at.slider(key="hx_layer").set_value(4).run()
+    assert at.query_params["layer"] == ["4"] or at.query_params["layer"] == "4"
+    # out-of-range and junk values fall back to something valid instead of failing
+    at2 = explorer(text=SHORT, layer="99", head="x,0,13,3", view="nonsense")
+    no_exceptions(at2)
+    assert at2.slider(key="hx_layer").value == 6
+    assert at2.multiselect(key="hx_heads").value == [3]
+    assert at2.radio(key="hx_view").value == "lines"
+
+
+def test_heatmap_cells_are_the_models_weights(loaded_model):
+    from lessonkit.attention import extract_attention
+
+    at = explorer(text=SHORT, layer="1", head="3", view="heatmap")
+    (spec,) = charts(at)
+    sentence = extract_attention(loaded_model, SHORT)
+    n = sentence.n_tokens
+    cells = {(row["query"], row["key"]): row["w"] for row in rows_of(spec) if "query" in row}
+    assert len(cells) == n * n
+    for i in range(n):
+        for j in range(n):
+            label_i, label_j = f"{i}: {sentence.tokens[i]}", f"{j}: {sentence.tokens[j]}"
+            assert cells[(label_i, label_j)] == pytest.approx(float(sentence.attn[0, 2, i, j]), abs=6e-5)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("x" * 25_000, "limit"),
+    ],
+)
+def test_refused_input_gives_a_message(text, expected):
+    at = explorer(text="placeholder")
+    at.text_area(key="hx_text").set_value(text).run()
+    no_exceptions(at)
+    assert any(expected in w.value for w in at.warning), [w.value for w in at.warning]
+    assert not at.get("vega_lite_chart")
+
+
+def test_long_emoji_and_html_input_is_shown_as_data():
+    text = ("The <script>alert('x')</script> & \"quoted\" 🙂 text. " * 250)[:10_000]
+    at = explorer(text=text)
+    no_exceptions(at)
+    assert any("only the first 512" in w.value for w in at.warning)
+    at.radio(key="hx_view").set_value("heatmap").run()
+    no_exceptions(at)
+    assert at.slider(key="hx_row_start").value == 0  # long input: rows in windows
+    at.radio(key="hx_view").set_value("lines").run()
+    (spec,) = charts(at)
+    tokens = [row["token"] for row in rows_of(spec) if "token" in row]
+    assert "<" in tokens and "script" in tokens and "&" in tokens  # kept as text for Vega to draw
+    at.radio(key="hx_view").set_value("model").run()
+    no_exceptions(at)
+
+
+def test_compare_view_fills_in_the_winograd_twin():
+    at = explorer(text="The animal didn't cross the street because it was too tired.", view="compare", words="1")
+    no_exceptions(at)
+    assert at.text_input(key="hx_twin").value == "The animal didn't cross the street because it was too wide."
+    specs = charts(at)
+    assert len(specs) == 3  # both maps and their difference
+    assert specs[2]["title"].endswith("second minus first")
+
+
+def test_head_finder_names_the_previous_token_head(loaded_model):
+    from lessonkit.attention import extract_attention
+
+    text = "The animal didn't cross the street because it was too tired."
+    at = AppTest.from_file(FINDER, default_timeout=180)
+    at.query_params["text"] = text
+    at.run()
+    no_exceptions(at)
+    summary = at.dataframe[0].value
+    attn = extract_attention(loaded_model, text).attn
+    n = attn.shape[-1]
+    # independent: average weight on the previous token, head by head, in a plain loop
+    prev = np.array([[sum(attn[l, h, i, i - 1] for i in range(1, n)) / (n - 1) for h in range(12)] for l in range(6)])
+    l, h = np.unravel_index(np.argmax(prev), prev.shape)
+    row = summary[summary["pattern"] == "previous token"].iloc[0]
+    assert row["best head (this sentence)"].startswith(f"L{l + 1}-H{h + 1} ")
+    ranking = at.dataframe[1].value
+    assert len(ranking) == 72
+    at.radio(key="hf_pattern").set_value("next").run()
+    no_exceptions(at)
+    nxt = np.array([[sum(attn[l, h, i, i + 1] for i in range(n - 1)) / (n - 1) for h in range(12)] for l in range(6)])
+    l, h = np.unravel_index(np.argmax(nxt), nxt.shape)
+    assert at.dataframe[1].value.iloc[0]["head"] == f"L{l + 1}-H{h + 1}"
+
+
+def test_head_accuracy_page_shows_ours_beside_clark():
+    at = AppTest.from_file(ACCURACY, default_timeout=300).run()
+    no_exceptions(at)
+    coref = at.dataframe[0].value
+    assert (coref["model"].str.contains("BERT-base")).any() and (coref["model"].str.contains("ours")).any()
+    clark = coref[coref["who"] == "head 5-4"].iloc[0]
+    assert clark["accuracy"] == pytest.approx(0.65)
+    baselines = coref[coref["who"].str.startswith("baseline: first noun")].iloc[0]
+    assert baselines["accuracy"] == pytest.approx(0.5)  # twins: any fixed-position rule is right half the time
+    syntax = at.dataframe[1].value
+    assert set(syntax["best head"]) >= {"8-11", "8-10", "9-6"}
