@@ -192,6 +192,11 @@ def _is_busy(error: OperationalError) -> bool:
     return "locked" in text or "busy" in text or "could not serialize" in text or "deadlock" in text
 
 
+def _is_missing_table(error: sa.exc.DBAPIError) -> bool:
+    text = str(error.orig if error.orig is not None else error).lower()
+    return "no such table" in text or ("relation" in text and "does not exist" in text)
+
+
 def submit(
     bind: Engine | Connection,
     submission_id: str,
@@ -232,7 +237,12 @@ def submit(
                     connection.exec_driver_sql("PRAGMA busy_timeout = 10000")
                 inserted = sum(_insert_ignore(connection, row) for row in rows)
             return SubmitResult(inserted=inserted, already_stored=len(rows) - inserted)
-        except OperationalError as error:
+        except (OperationalError, ProgrammingError) as error:
+            if _is_missing_table(error) and attempt < retries:
+                # the table was dropped (e.g. the SQLite file deleted) while the app kept running
+                _schema_ready.discard(_url_key(bind))
+                ensure_schema(bind)
+                continue
             if not _is_busy(error) or attempt == retries or not isinstance(bind, Engine):
                 raise SubmissionError(f"The database did not accept the answers: {error.orig or error}") from error
             time.sleep(delay)
@@ -253,8 +263,15 @@ def fetch_answers(bind: Engine | Connection) -> pd.DataFrame:
     statement = sa.select(*[answers_table.c[name] for name in COLUMNS]).order_by(
         answers_table.c.submitted_at, answers_table.c.submission_id, answers_table.c.question_id
     )
-    with _transaction(bind) as connection:
-        rows = connection.execute(statement).all()
+    try:
+        with _transaction(bind) as connection:
+            rows = connection.execute(statement).all()
+    except (OperationalError, ProgrammingError) as error:
+        if not _is_missing_table(error):
+            raise
+        _schema_ready.discard(_url_key(bind))
+        ensure_schema(bind)
+        rows = []
     frame = pd.DataFrame([tuple(row) for row in rows], columns=COLUMNS)
     frame["correct"] = frame["correct"].astype(bool)
     return frame

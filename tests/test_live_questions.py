@@ -86,11 +86,10 @@ def test_options_hold_the_best_head_and_three_clearly_weaker_ones():
 
 
 @pytest.fixture(scope="module")
-def model_attention():
+def model_attention(loaded_model):
     from lessonkit.attention import extract_attention
-    from lessonkit.model import load_model
 
-    loaded = load_model()
+    loaded = loaded_model
     raw = tomllib.loads((ROOT / "quizzes" / "section_2_heads.toml").read_text(encoding="utf-8"))
     live = [q for q in raw["questions"] if q["type"] == "live"]
     assert len(live) >= 2

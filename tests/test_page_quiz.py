@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from test_live_questions import loop_delimiter_best, loop_positional_best
+from tests.test_live_questions import loop_delimiter_best, loop_positional_best
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "quiz.py")
@@ -25,11 +25,10 @@ def raw_questions() -> list[dict]:
 
 
 @pytest.fixture(scope="module")
-def live_answers():
+def live_answers(loaded_model):
     from lessonkit.attention import extract_attention
-    from lessonkit.model import load_model
 
-    loaded = load_model()
+    loaded = loaded_model
     answers = {}
     for question in raw_questions():
         if question["type"] != "live":

@@ -194,3 +194,15 @@ def test_empty_database_gives_empty_summaries(sqlite_path):
     assert submissions.class_counts(frame) == {"attempts": 0, "names": 0, "answers": 0}
     assert submissions.per_question(frame).empty and submissions.common_wrong_answers(frame).empty
     engine.dispose()
+
+
+def test_a_deleted_database_file_is_recreated_on_the_next_submit(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    engine.dispose()
+    sqlite_path.unlink()
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    result = submissions.submit(engine, submissions.new_submission_id(), "Bo", [Answer("q1", 1, "b", "B", False)])
+    assert result.inserted == 1
+    assert [(r[1], r[2]) for r in _sqlite_rows(sqlite_path)] == [("q1", "Bo")]
+    engine.dispose()

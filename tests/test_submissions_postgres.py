@@ -22,7 +22,7 @@ import pytest
 import sqlalchemy as sa
 
 from lessonkit import submissions
-from test_submissions import N_STUDENTS, QUESTIONS, assert_stored_exactly_once, run_concurrent_submissions
+from tests.test_submissions import N_STUDENTS, QUESTIONS, assert_stored_exactly_once, run_concurrent_submissions
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
 
