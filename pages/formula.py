@@ -14,6 +14,9 @@ from lessonkit.formula import (
 from ui.charts import heatmap, position_labels
 from ui.check_yourself import check_yourself
 from ui.state import get_model, sentence_attention
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 TOY_WORDS = ["the", "cat", "sat", "on", "a", "mat"]
 VALUE_SIZE = 2

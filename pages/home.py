@@ -4,6 +4,9 @@ import streamlit as st
 from ui.check_yourself import check_yourself
 from ui.links import lesson_link
 from ui.state import get_model
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 st.title("🔍 Attention, visualized")
 st.markdown(

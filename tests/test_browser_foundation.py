@@ -39,3 +39,19 @@ def test_script_in_a_sentence_is_shown_as_text_and_never_runs(streamlit_server, 
     expect(page.get_by_text("agree to better than 1e-5")).to_be_visible(timeout=120_000)
     assert dialogs == []
     assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+
+
+def test_a_deep_link_on_a_fresh_server_gets_the_app_navigation(browser_page):
+    """Streamlit's legacy pages/ mode must not take over when the first request is a deep link."""
+    from tests.conftest import running_streamlit
+
+    page = browser_page.page
+    with running_streamlit(".pytest-streamlit-cold.log") as cold_server:
+        page.goto(f"{cold_server}/formula")
+        expect(page.get_by_role("heading", name="The attention formula")).to_be_visible(timeout=120_000)
+        navigation = page.locator('[data-testid="stSidebarNav"]')
+        expect(navigation).to_contain_text("1 · The attention formula", timeout=60_000)
+        expect(navigation).not_to_contain_text("streamlit app")
+        assert page.url.endswith("/formula")
+        page.reload()
+        expect(page.locator('[data-testid="stSidebarNav"]')).to_contain_text("Start here", timeout=60_000)
