@@ -112,9 +112,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 def _finite(value):
-    """JSON has no NaN: write null instead."""
+    """JSON has no NaN: write null instead; 5 decimals are plenty for correlations."""
     if isinstance(value, float):
-        return value if np.isfinite(value) else None
+        return round(value, 5) if np.isfinite(value) else None
     if isinstance(value, dict):
         return {k: _finite(v) for k, v in value.items()}
     if isinstance(value, list):
