@@ -107,3 +107,88 @@ def transformer_leave_one_out(loaded, head, encoded, positions: list[int]) -> np
         base = _transformer_prob(loaded, head, **{k: v for k, v in encoded.items()})[0]
         dropped = _transformer_prob(loaded, head, **inputs)
     return (dropped - base).abs().double().numpy()
+
+
+# ---------------------------------------------------------------------------- per-sentence statistics
+TRANSFORMER_ADVERSARY = {"restarts": 4, "steps": 60, "lr": 0.1}
+PAIRS = (("attention", "gradient"), ("attention", "leave_one_out"), ("gradient", "leave_one_out"))
+
+
+def _taus(importances: dict[str, np.ndarray]) -> dict[str, list[float]]:
+    out = {}
+    for a, b in PAIRS:
+        tau, p = kendall_tau(importances[a], importances[b])
+        out[f"{a}~{b}"] = [tau, p]
+    return out
+
+
+def bilstm_sentence_stats(model, seed2_model, tokenizer, text: str, label: int | None = None) -> dict:
+    """Everything the test-set section needs about one sentence, for the BiLSTM (J&W's setting)."""
+    from lessonkit import perturbation as pt
+    from lessonkit.bilstm_classifier import encode_sentence
+
+    s = encode_sentence(tokenizer, text)
+    probe = pt.bilstm_probe(model, s.ids, s.mask)
+    attention = probe.attention[0]
+    importances = {
+        "attention": attention,
+        "gradient": bilstm_gradient_importance(model, s.ids, s.mask),
+        "leave_one_out": bilstm_leave_one_out(model, s.ids, s.mask),
+    }
+    with torch.no_grad():
+        seed2_attention = seed2_model(s.ids, s.mask)[1][0].double().numpy()
+    adversary = pt.adversarial_attention(probe)
+    return {
+        "n_tokens": int(s.ids.shape[1]),
+        "label": label,
+        "output": probe.base_output,
+        "max_attention": float(attention.max()),
+        "taus": _taus(importances),
+        "permutation_median_change": pt.permutation_test(probe).median_change,
+        "adversarial_jsd": adversary.jsd,
+        "adversarial_change": adversary.change,
+        "seed_jsd": float(pt.jsd(attention, seed2_attention)),
+    }
+
+
+def transformer_sentence_stats(loaded, head, text: str, layer: int, heads: list[int], label: int | None = None,
+                               max_tokens: int = 64) -> dict:
+    """The same for MiniLM: attention = what each real token receives in the chosen heads (rows averaged)."""
+    from lessonkit import perturbation as pt
+
+    encoded = loaded.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)
+    n = encoded["input_ids"].shape[1]
+    probe, received = pt.transformer_probe(loaded, head, encoded, layer, heads)
+    real = list(range(1, n - 1))  # without [CLS] and [SEP]
+    importances = {
+        "attention": received[real],
+        "gradient": transformer_gradient_importance(loaded, head, encoded)[real],
+        "leave_one_out": transformer_leave_one_out(loaded, head, encoded, real),
+    }
+    adversary = pt.adversarial_attention(probe, **TRANSFORMER_ADVERSARY)
+    return {
+        "n_tokens": int(n),
+        "label": label,
+        "output": probe.base_output,
+        "max_attention": float(received.max()),
+        "taus": _taus(importances),
+        "permutation_median_change": pt.permutation_test(probe).median_change,
+        "adversarial_jsd": adversary.jsd,
+        "adversarial_change": adversary.change,
+    }
+
+
+def summarise_sentences(rows: list[dict]) -> dict:
+    """Kendall tau summaries per pair, medians of the perturbation results, accuracy on these sentences."""
+    out = {"n_sentences": len(rows), "taus": {}}
+    for a, b in PAIRS:
+        key = f"{a}~{b}"
+        out["taus"][key] = summarise_taus([r["taus"][key][0] for r in rows], [r["taus"][key][1] for r in rows]).as_dict()
+    for field in ("permutation_median_change", "adversarial_jsd", "seed_jsd"):
+        values = [r[field] for r in rows if field in r]
+        if values:
+            out[f"median_{field}"] = float(np.median(values))
+    labelled = [r for r in rows if r.get("label") is not None]
+    if labelled:
+        out["accuracy_on_sample"] = float(np.mean([(r["output"] > 0.5) == (r["label"] == 1) for r in labelled]))
+    return out

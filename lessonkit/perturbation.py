@@ -23,8 +23,8 @@ import torch
 
 OUTPUT_TOLERANCE = 0.01  # J&W: the adversary may move the output by at most this much
 ADVERSARY_STEPS = 300
-ADVERSARY_RESTARTS = 8
-ADVERSARY_LR = 0.01
+ADVERSARY_RESTARTS = 12
+ADVERSARY_LR = 0.05
 ADVERSARY_PENALTY = 1000.0
 N_PERMUTATIONS = 100
 
@@ -142,6 +142,8 @@ def most_attended_key(attention: np.ndarray, key_mask: np.ndarray, candidates: n
 def remove_key(attention: np.ndarray, key: int) -> np.ndarray:
     """R x T: weight on ``key`` set to 0 and every row renormalised (rows that lose everything become uniform)."""
     out = np.array(attention, dtype=np.float64)
+    if out.shape[1] < 2:
+        return out  # a single token: nothing else could take its weight
     out[:, key] = 0.0
     sums = out.sum(1, keepdims=True)
     empty = sums[:, 0] <= 0
@@ -183,7 +185,13 @@ def adversarial_attention(
     learned = torch.as_tensor(probe.attention, dtype=torch.float32)
     key_mask = torch.as_tensor(probe.key_mask)
     blocked = torch.where(key_mask, 0.0, float("-inf"))
-    logits = (init_scale * torch.randn((restarts,) + tuple(learned.shape), generator=generator)).requires_grad_(True)
+    # Half the restarts start near the learned attention (they stay within the tolerance and climb away
+    # from it), the other half at random points of the simplex (far away, pulled back by the penalty).
+    noise = torch.randn((restarts,) + tuple(learned.shape), generator=generator)
+    near = torch.arange(restarts) < (restarts + 1) // 2
+    scale = torch.where(near, torch.linspace(0.0, 1.0, restarts), torch.full((restarts,), init_scale))
+    start = torch.where(near[:, None, None], torch.log(learned.clamp(min=1e-6)).expand_as(noise), 0.0)
+    logits = (start + scale[:, None, None] * noise).requires_grad_(True)
     optimiser = torch.optim.Adam([logits], lr=lr)
     best_jsd = np.zeros(restarts)
     best_attention = np.broadcast_to(probe.attention, (restarts,) + probe.attention.shape).copy()
@@ -208,8 +216,8 @@ def adversarial_attention(
         if step == steps:
             break
         loss = (-divergence + penalty * torch.relu(change - tolerance)).sum()
-        optimiser.zero_grad()
-        loss.backward()
+        # Only the candidates' gradient: the (frozen, possibly shared) model's parameters get none.
+        (logits.grad,) = torch.autograd.grad(loss, [logits])
         optimiser.step()
         if progress is not None and step % 10 == 0:
             progress(step / steps)
@@ -276,3 +284,64 @@ def transformer_probe(loaded, head, encoded, layer: int, heads: list[int]) -> tu
 def received_attention(attention: np.ndarray, n_tokens: int) -> np.ndarray:
     """T: attention each key receives, averaged over all rows (a distribution when rows are)."""
     return np.asarray(attention).reshape(-1, n_tokens).mean(0)
+
+
+# ---------------------------------------------------------------------------- one sentence, every test
+@dataclass(frozen=True)
+class LabResult:
+    tokens: list[str]
+    learned: np.ndarray  # T: attention each token receives with the learned attention
+    base_output: float
+    permutation: PermutationResult
+    adversarial: AdversarialResult
+    adversarial_received: np.ndarray  # T: the same for the adversarial attention
+    uniform_output: float
+    uniform_jsd: float  # mean over rows, nats
+    removed_position: int
+    removed_output: float
+    removed_jsd: float
+
+
+def run_lab(probe: AttentionProbe, tokens: list[str], removable: np.ndarray | None = None,
+            adversary: dict | None = None, progress: Callable[[float], None] | None = None) -> LabResult:
+    """Permutation test, adversarial search, uniform attention and removal of the most-attended token.
+
+    ``removable``: T booleans, keys that may be "the most-attended token" (e.g. not [CLS]/[SEP]).
+    """
+    n_tokens = len(tokens)
+    permutation = permutation_test(probe)
+    adversarial = adversarial_attention(probe, progress=progress, **(adversary or {}))
+    uniform = uniform_attention(probe.attention, probe.key_mask)
+    top = most_attended_key(probe.attention, probe.key_mask, removable)
+    removed = remove_key(probe.attention, top)
+    outputs = probe.predict(np.stack([uniform, removed]))
+    return LabResult(
+        tokens=list(tokens),
+        learned=received_attention(probe.attention, n_tokens),
+        base_output=probe.base_output,
+        permutation=permutation,
+        adversarial=adversarial,
+        adversarial_received=received_attention(adversarial.attention, n_tokens),
+        uniform_output=float(outputs[0]),
+        uniform_jsd=float(jsd(uniform, probe.attention).mean()),
+        removed_position=top,
+        removed_output=float(outputs[1]),
+        removed_jsd=float(jsd(removed, probe.attention).mean()),
+    )
+
+
+class torch_threads:
+    """Context manager: run with n torch threads, then restore. Small sequential ops (the BiLSTM, the
+    adversary's steps) run several times faster on one thread when the machine is busy."""
+
+    def __init__(self, n: int = 1):
+        self.n = n
+
+    def __enter__(self):
+        self.previous = torch.get_num_threads()
+        torch.set_num_threads(self.n)
+        return self
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.previous)
+        return False

@@ -1,0 +1,98 @@
+"""Kendall tau against by-hand values and scipy; gradient and leave-one-out against direct computation."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from scipy.stats import kendalltau
+
+from lessonkit import feature_importance as fi
+
+
+def test_kendall_tau_on_known_rankings():
+    assert fi.kendall_tau([1, 2, 3, 4, 5], [10, 20, 30, 40, 50])[0] == pytest.approx(1.0)
+    assert fi.kendall_tau([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])[0] == pytest.approx(-1.0)
+    # one discordant pair out of 6 (no ties): (5 concordant - 1 discordant) / 6
+    assert fi.kendall_tau([1, 2, 3, 4], [1, 2, 4, 3])[0] == pytest.approx(4 / 6)
+    rng = np.random.default_rng(0)
+    x, y = rng.random(12), rng.random(12)
+    tau, p = fi.kendall_tau(x, y)
+    reference = kendalltau(x, y)
+    assert tau == pytest.approx(reference.statistic) and p == pytest.approx(reference.pvalue)
+    assert np.isnan(fi.kendall_tau([1.0], [2.0])[0])
+    assert np.isnan(fi.kendall_tau([1, 1, 1], [1, 2, 3])[0])
+
+
+def test_summary_by_hand():
+    summary = fi.summarise_taus([0.2, 0.4, float("nan"), 0.9], [0.5, 0.04, float("nan"), 0.01])
+    assert summary.n == 3
+    assert summary.mean == pytest.approx(0.5)
+    assert summary.std == pytest.approx(np.std([0.2, 0.4, 0.9]))
+    assert summary.fraction_significant == pytest.approx(2 / 3)
+
+
+@pytest.fixture(scope="module")
+def bilstm(loaded_model):
+    from lessonkit.bilstm_classifier import load_bilstm
+
+    return load_bilstm(loaded_model)[0]
+
+
+def test_bilstm_leave_one_out_by_direct_forwards(bilstm, loaded_model):
+    from lessonkit.bilstm_classifier import encode_sentence
+
+    s = encode_sentence(loaded_model.tokenizer, "my flight was delayed again, thanks a lot")
+    loo = fi.bilstm_leave_one_out(bilstm, s.ids, s.mask)
+    ids = s.ids[0].tolist()
+    with torch.no_grad():
+        base = float(bilstm(s.ids, s.mask)[0][0])
+        for t in [0, 3, len(ids) - 1]:
+            shorter = torch.tensor([ids[:t] + ids[t + 1 :]])
+            p = float(bilstm(shorter, torch.ones_like(shorter))[0][0])
+            assert loo[t] == pytest.approx(abs(p - base), abs=1e-5)
+
+
+def test_bilstm_gradient_by_finite_difference(bilstm, loaded_model):
+    from lessonkit.bilstm_classifier import encode_sentence
+
+    s = encode_sentence(loaded_model.tokenizer, "awesome game last night")
+    grad_x_input = fi.bilstm_gradient_importance(bilstm, s.ids, s.mask)
+    # d/d(eps) of p when token t's embedding is scaled by (1 + eps), attention held at its value
+    with torch.no_grad():
+        emb = bilstm.embedding(s.ids).double()
+        states = bilstm.encode(s.ids, s.mask)
+        attention = bilstm.attention(states, s.mask)
+    bilstm.double()
+    try:
+        for t in range(s.ids.shape[1]):
+            values = []
+            for eps in (1e-5, -1e-5):
+                e = emb.clone()
+                e[0, t] *= 1 + eps
+                with torch.no_grad():
+                    st = bilstm.encode(s.ids, s.mask, embedded=e)
+                    values.append(float(bilstm.decode(st, attention.double())[0]))
+            assert grad_x_input[t] == pytest.approx(abs(values[0] - values[1]) / 2e-5, rel=1e-3, abs=1e-7)
+    finally:
+        bilstm.float()
+
+
+def test_transformer_leave_one_out_by_direct_forwards(loaded_model):
+    from lessonkit.transformer_classifier import classifier_forward, load_head
+
+    head = load_head()
+    encoded = loaded_model.tokenizer("the service was terrible", return_tensors="pt")
+    positions = list(range(1, encoded["input_ids"].shape[1] - 1))
+    loo = fi.transformer_leave_one_out(loaded_model, head, encoded, positions)
+    ids = encoded["input_ids"][0].tolist()
+    with torch.no_grad():
+        base = float(torch.softmax(classifier_forward(loaded_model, head, encoded)[0], -1)[0, 1])
+        for i, t in enumerate(positions):
+            shorter = loaded_model.tokenizer.decode(ids[1:t] + ids[t + 1 : -1])
+            enc = loaded_model.tokenizer(shorter, return_tensors="pt")
+            if enc["input_ids"].shape[1] != len(ids) - 1:
+                continue  # re-tokenising changed the pieces; skip this position
+            p = float(torch.softmax(classifier_forward(loaded_model, head, enc)[0], -1)[0, 1])
+            assert loo[i] == pytest.approx(abs(p - base), abs=1e-4)
+    grads = fi.transformer_gradient_importance(loaded_model, head, encoded)
+    assert grads.shape == (len(ids),) and np.all(np.isfinite(grads)) and grads.max() > 0
