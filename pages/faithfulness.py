@@ -95,7 +95,10 @@ else:
         .encode(
             x=alt.X("layer:O", title="layer"),
             y=alt.Y("spearman:Q", title="mean Spearman ρ", scale=alt.Scale(domain=[-0.2, 1])),
-            color=alt.Color("family:N", title="method"),
+            color=alt.Color(
+                "family:N", title="method",
+                scale=alt.Scale(domain=["raw attention", "rollout", "flow"], range=["#e6550d", "#756bb1", "#31a354"]),
+            ),
             strokeDash=alt.StrokeDash(
                 "source:N", title="model", scale=alt.Scale(domain=[OURS, THEIRS], range=[[1, 0], [6, 4]])
             ),
@@ -123,8 +126,7 @@ else:
         )
         .properties(height=40 * len(overall) + 40)
     )
-    columns = st.columns([3, 2])
-    columns[0].altair_chart(bars, width="stretch", key="fa_overall")
+    st.altair_chart(bars, width="stretch", key="fa_overall")
     published = pd.DataFrame(
         [
             {"model": "A&Z subject-verb agreement", "method": family,
@@ -136,9 +138,9 @@ else:
             for family, (low, high) in PUBLISHED_DISTILBERT_SST2.items()
         ]
     )
-    columns[1].markdown("**Published (Abnar & Zuidema 2020), Spearman with blank-out**")
-    columns[1].dataframe(published, hide_index=True, width="stretch", key="fa_published")
-    columns[1].caption(
+    st.markdown("**Published (Abnar & Zuidema 2020), Spearman correlation with blank-out**")
+    st.dataframe(published, hide_index=True, width="stretch", key="fa_published")
+    st.caption(
         "Their first model is a small subject-verb agreement model (2,000 examples); on DistilBERT fine-tuned on "
         "SST-2 (100 examples) every method stayed low. The numbers are theirs, for their models."
     )
