@@ -155,9 +155,9 @@ with live_tab:
         model_choice = st.radio("Classifier", [BILSTM, MINILM], key="ne_model", horizontal=True)
     with col_acc:
         a1, a2 = st.columns(2)
-        a1.metric("BiLSTM held-out accuracy", f"{float(bilstms['learned'][1]['held_out_accuracy']):.1%}",
+        a1.metric("BiLSTM accuracy", f"{float(bilstms['learned'][1]['held_out_accuracy']):.1%}",
                   help="Our BiLSTM on the held-out tweets of the fixed split (balanced: chance is 50%).")
-        a2.metric("MiniLM head held-out accuracy", f"{float(head.metadata.get('held_out_accuracy', 'nan')):.1%}",
+        a2.metric("MiniLM accuracy", f"{float(head.metadata.get('held_out_accuracy', 'nan')):.1%}",
                   help="Frozen MiniLM, mean pooling, trained linear head; same held-out tweets.")
     text = st.text_area("Sentence or tweet", value=DEFAULT_TEXT, key="ne_text", max_chars=None, height=80)
 
@@ -203,10 +203,9 @@ with live_tab:
 
         st.subheader("1 · Shuffle the attention 100 times")
         m1, m2, m3 = st.columns(3)
-        m1.metric("Prediction with learned attention", LABELS[int(result.base_output > 0.5)],
-                  f"P(positive) = {result.base_output:.3f}", delta_color="off")
-        m2.metric("Median |change| over 100 permutations", f"{result.permutation.median_change:.4f}")
-        m3.metric("Permutations that flip the label",
+        m1.metric(f"P(positive), learned attention → {LABELS[int(result.base_output > 0.5)]}", f"{result.base_output:.3f}")
+        m2.metric("Median |change|, 100 permutations", f"{result.permutation.median_change:.4f}")
+        m3.metric("Permutations flipping the label",
                   f"{int(((result.permutation.outputs > 0.5) != (result.base_output > 0.5)).sum())} / 100")
         st.altair_chart(permutation_chart(result.permutation.changes, result.permutation.median_change),
                         width="stretch")
@@ -218,8 +217,7 @@ with live_tab:
         m1, m2, m3 = st.columns(3)
         m1.metric("JSD from the learned attention", f"{adv.jsd:.3f}", help="Jensen-Shannon divergence in nats; "
                   "the largest possible value is ln 2 ≈ 0.693 (no overlap at all).")
-        m2.metric("Prediction with adversarial attention", LABELS[int(adv.output > 0.5)],
-                  f"P(positive) = {adv.output:.3f}", delta_color="off")
+        m2.metric(f"P(positive), adversarial attention → {LABELS[int(adv.output > 0.5)]}", f"{adv.output:.3f}")
         m3.metric("|change in P(positive)|", f"{adv.change:.4f}", help="The adversary must stay within 0.01.")
         st.altair_chart(attention_bars(result.tokens, result.learned, result.adversarial_received, attention_what),
                         width="stretch")

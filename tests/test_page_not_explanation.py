@@ -41,7 +41,7 @@ def _metric(at, label):
 def test_bilstm_lab_shows_permutations_adversary_and_contrasts():
     at = _run()
     assert "BiLSTM" in at.radio(key="ne_model").value
-    median = float(_metric(at, "Median |change| over 100 permutations").value)
+    median = float(_metric(at, "Median |change|, 100 permutations").value)
     assert 0 <= median <= 1
     jsd = float(_metric(at, "JSD from the learned attention").value)
     assert 0 <= jsd <= 0.6932
