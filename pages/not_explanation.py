@@ -36,7 +36,6 @@ JW_SST = {
 # ---------------------------------------------------------------------------- cached computations
 @st.cache_data(max_entries=64, show_spinner="Permuting, searching for an adversary, and the rest… (a few seconds)")
 def lab_bilstm(text: str, _models_key: str) -> dict:
-    import torch
 
     from lessonkit import perturbation as pt
     from lessonkit.bilstm_classifier import encode_sentence
@@ -112,7 +111,8 @@ def scatter(frame: pd.DataFrame, y: str, y_title: str) -> alt.Chart:
     return alt.Chart(frame).mark_circle(size=40, opacity=0.6).encode(
         x=alt.X("max_attention:Q", title="largest attention weight in the sentence"),
         y=alt.Y(f"{y}:Q", title=y_title),
-        color=alt.Color("model:N", title="model (ours, tweets)"),
+        color=alt.Color("model:N", title="model (ours, tweets)", scale=alt.Scale(range=["#1f77b4", "#ff7f0e"]),
+                        legend=alt.Legend(orient="bottom")),
         tooltip=["model:N", alt.Tooltip("max_attention:Q", format=".3f"), alt.Tooltip(f"{y}:Q", format=".4f"),
                  alt.Tooltip("n_tokens:Q", title="tokens")],
     ).properties(height=300)
@@ -278,29 +278,32 @@ with stats_tab:
             [dict(r, model="BiLSTM") for r in b["sentences"]] + [dict(r, model="MiniLM") for r in t["sentences"]]
         )
         st.subheader("Adversaries and permutations against the largest attention weight")
-        c1, c2 = st.columns(2)
-        with c1:
-            st.altair_chart(scatter(frame, "adversarial_jsd", "largest JSD within the 0.01 tolerance"), width="stretch")
-        with c2:
-            st.altair_chart(scatter(frame, "permutation_median_change", "median |change| over 100 permutations"),
-                            width="stretch")
+        st.altair_chart(scatter(frame, "adversarial_jsd", "largest JSD within the 0.01 tolerance"), width="stretch")
+        st.altair_chart(scatter(frame, "permutation_median_change", "median |change| over 100 permutations"),
+                        width="stretch")
         st.caption(
             "Jain & Wallace's figures plot the same two things for their BiLSTMs. A sentence whose attention is "
             "peaked (far right) is where attention could matter most: look whether the adversary still reaches "
             "a large JSD there, and whether permutations start to move the output."
         )
         m1, m2, m3, m4 = st.columns(4)
-        m1.metric("BiLSTM: median permutation change", f"{b['summary']['median_permutation_median_change']:.4f}")
-        m2.metric("BiLSTM: median adversarial JSD", f"{b['summary']['median_adversarial_jsd']:.3f}")
-        m3.metric("MiniLM: median permutation change", f"{t['summary']['median_permutation_median_change']:.4f}")
-        m4.metric("MiniLM: median adversarial JSD", f"{t['summary']['median_adversarial_jsd']:.3f}")
+        m1.metric("BiLSTM: permutation change", f"{b['summary']['median_permutation_median_change']:.4f}",
+                  help="Median over sentences of each sentence's median |change| over 100 permutations.")
+        m2.metric("BiLSTM: adversarial JSD", f"{b['summary']['median_adversarial_jsd']:.3f}",
+                  help="Median over sentences of the largest JSD reached within the tolerance (nats; max ln 2).")
+        m3.metric("MiniLM: permutation change", f"{t['summary']['median_permutation_median_change']:.4f}",
+                  help="As for the BiLSTM, permuting every row of all heads of the last layer.")
+        m4.metric("MiniLM: adversarial JSD", f"{t['summary']['median_adversarial_jsd']:.3f}",
+                  help="Mean JSD over the rewritten rows; median over sentences.")
+        st.caption("Medians over the sentences above. Jain & Wallace report the same two quantities as figures "
+                   "for their BiLSTMs on SST and other data sets, not as single numbers.")
 
-        st.subheader("Wiegreffe & Pinter's checks")
+        st.subheader("Wiegreffe & Pinter's checks (our BiLSTM on tweets, held-out accuracy)")
         m1, m2, m3 = st.columns(3)
-        m1.metric("BiLSTM, learned attention", f"{b['held_out_accuracy']:.1%}")
-        m2.metric("Same BiLSTM, attention frozen uniform", f"{b['uniform_held_out_accuracy']:.1%}",
+        m1.metric("Learned attention", f"{b['held_out_accuracy']:.1%}")
+        m2.metric("Attention frozen uniform", f"{b['uniform_held_out_accuracy']:.1%}",
                   f"{(b['uniform_held_out_accuracy'] - b['held_out_accuracy']) * 100:+.1f} points")
-        m3.metric("BiLSTM, second training seed", f"{b['seed2_held_out_accuracy']:.1%}")
+        m3.metric("Second training seed", f"{b['seed2_held_out_accuracy']:.1%}")
         st.markdown(
             "**Is attention needed at all?** If a model does just as well with every token weighted equally, "
             "its attention cannot be carrying much, and there is little for an explanation to explain. The "
@@ -314,7 +317,8 @@ with stats_tab:
             alt.Chart(jsd_frame).mark_bar(opacity=0.7).encode(
                 x=alt.X("JSD:Q", bin=alt.Bin(maxbins=30), title="JSD from the learned attention (nats)"),
                 y=alt.Y("count():Q", stack=None, title="sentences"),
-                color=alt.Color("between:N", title="attention compared"),
+                color=alt.Color("between:N", title="attention compared", legend=alt.Legend(orient="bottom"),
+                                scale=alt.Scale(range=["#ff7f0e", "#2ca02c"])),
                 tooltip=["between:N", alt.Tooltip("JSD:Q", bin=alt.Bin(maxbins=30)), alt.Tooltip("count():Q")],
             ).properties(height=260),
             width="stretch",
@@ -329,8 +333,8 @@ with stats_tab:
             "**An adversary is not a model.** The adversary tunes one attention vector for one sentence, with "
             "the rest of the network fixed and the prediction as a target. Nothing guarantees that any set of "
             "weights would produce such attention for every sentence at once while still classifying well. "
-            "Wiegreffe & Pinter trained a whole model end to end to match a given model's predictions with "
-            "attention as different as possible and found it far harder. So the existence of a per-sentence "
+            "Wiegreffe & Pinter therefore argue that the fair test is a whole model, trained end to end, that "
+            "keeps the predictions while its attention differs, rather than a search per sentence. So a per-sentence "
             "adversary shows that attention is not the *only* way to get this output, not that the learned "
             "attention is meaningless. (For MiniLM the encoder is frozen, so a new seed of the head would not "
             "change its attention at all: the seed check applies only to the BiLSTM here.)"
