@@ -176,3 +176,18 @@ def test_broken_quiz_file_is_reported_and_the_rest_still_works(tmp_path, monkeyp
     keys = [b.key for b in at.button if b.key and b.key.endswith("-check")]
     assert "quiz-s1-row-sum-check" not in keys and "quiz-s1-softmax-two-check" in keys
     assert len(keys) == len(raw_questions()) - 1
+
+
+def test_in_the_full_app_a_missed_question_links_to_its_lesson_page(tmp_path):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+    at.secrets["connections"] = {"submissions": {"url": f"sqlite:///{tmp_path / 'class.sqlite'}"}}
+    at.run()
+    at.switch_page("pages/quiz.py").run()
+    assert not at.exception
+    question = next(q for q in raw_questions() if q["id"] == "s1-row-sum")
+    wrong = next(o["text"] for o in question["options"] if o["key"] != question["answer"])
+    at.radio(key="quiz-s1-row-sum-choice").set_value(wrong)
+    at.button(key="quiz-s1-row-sum-check").click().run()
+    assert not at.exception
+    links = [(link.proto.label, link.proto.page) for link in at.get("page_link")]
+    assert any("Revisit section 1" in label and page.endswith("formula") for label, page in links), links
