@@ -1,0 +1,96 @@
+"""The head pages in a real browser: a deep link opens the right head, a model-view click opens a head,
+and a script typed into the sentence is drawn as text and never runs. No request leaves the machine
+(the browser_page fixture fails the test otherwise)."""
+from __future__ import annotations
+
+from urllib.parse import parse_qs, quote, urlsplit
+
+from playwright.sync_api import expect
+
+SENTENCE = "The cat sat on the mat."
+
+
+def chart_texts(page, index: int = 0) -> list[str]:
+    """Text drawn inside a Vega chart (Streamlit renders Vega as SVG here)."""
+    chart = page.locator('[data-testid="stVegaLiteChart"]').nth(index)
+    expect(chart.locator("svg.marks text").first).to_be_attached(timeout=60_000)
+    page.wait_for_timeout(500)
+    return chart.locator("svg.marks text").evaluate_all("nodes => nodes.map(n => n.textContent)")
+
+
+def choose_view(page, name: str) -> None:
+    page.locator('[data-testid="stRadio"] label').filter(has_text=name).first.click()
+
+
+def test_deep_link_opens_the_named_head(streamlit_server, browser_page, screenshot_dir):
+    page = browser_page.page
+    page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=2&head=9&view=lines&words=0")
+    expect(page.get_by_text("L2-H9", exact=False).first).to_be_visible(timeout=180_000)
+    browser_page.wait_until_idle()
+    layer = page.locator('[data-testid="stSlider"]').filter(has_text="Layer").get_by_role("slider")
+    assert layer.input_value() == "2"
+    assert page.get_by_role("radio", name="Head view (lines)").is_checked()
+    heads = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Heads")
+    expect(heads).to_contain_text("9")
+    texts = chart_texts(page)
+    for token in ("[CLS]", "cat", "mat", "[SEP]"):
+        assert token in texts
+    page.screenshot(path=str(screenshot_dir / "head_explorer_deep_link.png"), full_page=True)
+    # the URL keeps following the view
+    choose_view(page, "Heatmap")
+    browser_page.wait_until_idle()
+    page.wait_for_function("() => window.location.search.includes('view=heatmap')", timeout=30_000)
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["layer"] == ["2"] and query["head"] == ["9"] and query["text"] == [SENTENCE]
+
+
+def test_clicking_a_model_view_tile_opens_that_head(streamlit_server, browser_page):
+    page = browser_page.page
+    page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=1&head=1&view=model")
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    expect(chart).to_be_visible(timeout=180_000)
+    browser_page.wait_until_idle()
+    marks = chart.locator("svg.marks").first
+    marks.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    box = marks.bounding_box()
+    # the grid: 12 heads x 6 layers of 64 px tiles with 14 px gaps, 14 px margin (ui.attention_charts.model_view_chart)
+    width, height = 12 * 78 + 14, 6 * 78 + 14
+    layer, head = 4, 6  # 0-indexed: opens L5-H7
+    x = box["x"] + (head * 78 + 32 + 14) / width * box["width"]
+    y = box["y"] + (layer * 78 + 32 + 14) / height * box["height"]
+    page.mouse.click(x, y)
+    page.wait_for_function("() => window.location.search.includes('view=lines')", timeout=60_000)
+    browser_page.wait_until_idle()
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["layer"] == ["5"] and query["head"] == ["7"]
+    expect(page.get_by_text("L5-H7").first).to_be_visible(timeout=60_000)
+
+
+def test_script_typed_into_the_sentence_is_drawn_as_text(streamlit_server, browser_page, screenshot_dir):
+    page = browser_page.page
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=1&head=3&view=lines")
+    expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=180_000)
+    browser_page.wait_until_idle()
+    box = page.get_by_label("Sentence", exact=True)
+    hostile = '<script>alert("boom")</script><img src=x onerror=alert(2)> "quotes" & it was tired'
+    box.fill(hostile)
+    box.press("Control+Enter")
+    page.wait_for_function("() => window.location.search.includes('onerror')", timeout=60_000)
+    browser_page.wait_until_idle()
+    page.wait_for_timeout(1000)
+    texts = chart_texts(page)
+    for token in ("<", "script", ">", "alert", "&", '"', "im", "=", "tired"):  # WordPieces of the text
+        assert token in texts, (token, texts)
+    assert dialogs == []
+    assert page.evaluate("document.querySelectorAll('img[src=\"x\"]').length") == 0
+    assert page.evaluate("[...document.scripts].some(s => s.textContent.includes('boom'))") is False
+    # and the same text in the other views
+    for view in ("Heatmap", "Model view (all heads)"):
+        choose_view(page, view)
+        browser_page.wait_until_idle()
+        page.wait_for_timeout(800)
+    assert dialogs == []
+    page.screenshot(path=str(screenshot_dir / "head_explorer_script_as_text.png"), full_page=True)
