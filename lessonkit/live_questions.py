@@ -12,7 +12,8 @@ A live question in a quiz file names a generator and its params, e.g.::
 The page runs the model on ``sentence`` and hands ``attn`` (layers x heads x q x k) and the
 tokens to :func:`build`, which scores every head with a small pure function, puts the best head
 among three clearly weaker ones and writes an explanation for each option from the numbers.
-Layers and heads are counted from 0, as in Hugging Face.
+Layers and heads are shown counted from 1, like everywhere in the app (and Clark et al. 2019);
+the (layer, head) tuples in code are 0-based array indices.
 """
 from __future__ import annotations
 
@@ -45,7 +46,8 @@ def head_key(layer: int, head: int) -> str:
 
 
 def head_label(layer: int, head: int) -> str:
-    return f"layer {layer}, head {head}"
+    """Display label of 0-based indices, counted from 1 as everywhere in the app."""
+    return f"layer {layer + 1}, head {head + 1}"
 
 
 # --------------------------------------------------------------------------- head scores
