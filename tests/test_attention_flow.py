@@ -24,25 +24,28 @@ def _per_layer(rng, layers, heads, n, sharpness=2.0):
     return residual_matrices(fuse_heads(attn))
 
 
-def test_one_layer_flow_is_the_edge_capacity():
+@pytest.mark.parametrize("edge_budget", [0, 50_000])
+def test_one_layer_flow_is_the_edge_capacity(edge_budget):
     rng = np.random.default_rng(0)
     per_layer = _per_layer(rng, 1, 2, 5)
-    np.testing.assert_allclose(attention_flow(per_layer), per_layer[0], atol=1e-6)
+    np.testing.assert_allclose(attention_flow(per_layer, edge_budget=edge_budget), per_layer[0], atol=1e-6)
 
 
-def test_two_layer_flow_is_the_sum_of_bottlenecks():
+@pytest.mark.parametrize("edge_budget", [0, 50_000])
+def test_two_layer_flow_is_the_sum_of_bottlenecks(edge_budget):
     # With two layers the paths j -> k -> i are disjoint, so max-flow = sum_k min(Ã1[k, j], Ã2[i, k]).
     rng = np.random.default_rng(1)
     per_layer = _per_layer(rng, 2, 3, 6)
     expected = np.minimum(per_layer[0].T[None, :, :], per_layer[1][:, None, :]).sum(-1)  # i x j
-    np.testing.assert_allclose(attention_flow(per_layer), expected, atol=1e-5)
+    np.testing.assert_allclose(attention_flow(per_layer, edge_budget=edge_budget), expected, atol=1e-5)
 
 
+@pytest.mark.parametrize("edge_budget", [0, 300, 50_000], ids=["one-pair-per-call", "small-batches", "batched"])
 @pytest.mark.parametrize("layers,n,seed", [(3, 4, 2), (4, 5, 3), (6, 6, 4)])
-def test_flow_equals_reference_method(layers, n, seed):
+def test_flow_equals_reference_method(layers, n, seed, edge_budget):
     rng = np.random.default_rng(seed)
     per_layer = _per_layer(rng, layers, 4, n, sharpness=3.0)
-    ours = attention_flow(per_layer)
+    ours = attention_flow(per_layer, edge_budget=edge_budget)
     reference = reference_flow(per_layer)
     assert np.abs(ours - reference).max() < 1e-3
     # the integer scaling (x 1e7) costs far less than the tolerance
@@ -52,9 +55,10 @@ def test_flow_equals_reference_method(layers, n, seed):
 def test_flow_on_real_minilm_attention_equals_reference(minilm_attention):
     per_layer = residual_matrices(fuse_heads(minilm_attention))
     positions = [0, per_layer.shape[-1] - 1]
-    ours = attention_flow(per_layer, positions)
     reference = reference_flow(per_layer, positions)
-    assert np.abs(ours - reference).max() < 1e-3
+    for edge_budget in (0, 50_000):
+        ours = attention_flow(per_layer, positions, edge_budget=edge_budget)
+        assert np.abs(ours - reference).max() < 1e-3
 
 
 def test_flow_is_not_the_super_source_shortcut():
