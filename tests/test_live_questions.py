@@ -108,7 +108,7 @@ def test_live_questions_of_the_bank_agree_with_the_loop_on_the_real_model(model_
             expected = loop_delimiter_best(result.attn, result.tokens)
         assert built.answer == f"L{expected[0]}H{expected[1]}"
         # the learner sees layers and heads counted from 1, as everywhere in the app
-        answer_label = next(o.label for o in built.options if o.key == built.answer)
+        answer_label = next(o.text for o in built.options if o.key == built.answer)
         assert answer_label == f"layer {expected[0] + 1}, head {expected[1] + 1}"
         assert quiz.grade(built, built.answer).correct
         wrong = next(o.key for o in built.options if o.key != built.answer)
