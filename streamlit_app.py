@@ -28,6 +28,9 @@ LESSON_PAGES = {
     "Check yourself": [
         lesson_page("quiz", "Final quiz", "🎓"),
     ],
+    "For instructors": [
+        lesson_page("instructor", "Instructor view", "🧑‍🏫"),
+    ],
 }
 
 navigation = st.navigation(LESSON_PAGES)

@@ -7,6 +7,9 @@ import streamlit as st
 
 from lessonkit import submissions
 from ui.quiz_widgets import get_bank, submissions_engine
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 AUTH_KEY = "instructor_authorised"
 

@@ -14,6 +14,9 @@ from ui.quiz_widgets import (
     start_retry,
     stop_retry,
 )
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 st.title("🎓 Final quiz")
 st.markdown(

@@ -38,7 +38,7 @@ def live_answers(loaded_model):
             layer, head = loop_positional_best(result.attn, question["params"].get("offset", -1))
         else:
             layer, head = loop_delimiter_best(result.attn, result.tokens)
-        answers[question["id"]] = f"layer {layer}, head {head}"  # how the page labels a head
+        answers[question["id"]] = f"layer {layer + 1}, head {head + 1}"  # the page counts from 1
     return answers
 
 
