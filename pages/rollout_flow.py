@@ -128,7 +128,10 @@ bars = pd.concat(
 bars["position"] = np.tile(np.arange(len(labels)), 3)
 bars["label"] = np.tile(labels, 3)
 st.altair_chart(
-    token_bars(bars, f"Where {labels[position]} gets its information from, after layer {layer}"),
+    token_bars(
+        bars, f"Where {labels[position]} gets its information from, after layer {layer}",
+        colors={"raw attention (this layer)": "#e6550d", rollout_name: "#756bb1", "flow (normalised)": "#31a354"},
+    ),
     width="stretch", key="rf_row_bars",
 )
 st.caption(
