@@ -25,9 +25,13 @@ HEAD_COLOURS = [
 MODEL_VIEW_PICK = "pick"  # name of the click selection in the model view
 
 
-def inline(data: pd.DataFrame) -> alt.Data:
-    """Inline values (no 5,000-row limit of Altair's default transformer; nothing is written to disk)."""
-    return alt.Data(values=data.to_dict("records"))
+def inline(data: pd.DataFrame) -> pd.DataFrame:
+    """Chart data stays a DataFrame: Streamlit ships it as Arrow without validating every row.
+
+    (Wrapping rows in alt.Data(values=...) makes Altair validate each one: seconds at 256 tokens.)
+    Exports lift Altair's 5,000-row limit themselves (see spec_dict).
+    """
+    return data
 
 
 def position_labels(labels: Sequence[str]) -> list[str]:
@@ -199,7 +203,7 @@ def png_bytes(rgb: np.ndarray) -> bytes:
         return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
 
 
 def thumbnail_uri(matrix: np.ndarray, target_px: int = 64) -> str:
@@ -207,6 +211,12 @@ def thumbnail_uri(matrix: np.ndarray, target_px: int = 64) -> str:
     import base64
 
     n_q, n_k = matrix.shape
+    if max(n_q, n_k) > target_px:  # long input: one pixel per block of tokens (block sums over keys, mean over queries)
+        row_edges = np.linspace(0, n_q, min(n_q, target_px) + 1).astype(int)[:-1]
+        col_edges = np.linspace(0, n_k, min(n_k, target_px) + 1).astype(int)[:-1]
+        summed = np.add.reduceat(np.add.reduceat(matrix, row_edges, axis=0), col_edges, axis=1)
+        matrix = summed / np.diff(np.append(row_edges, n_q))[:, None]
+        n_q, n_k = matrix.shape
     scale = max(1, target_px // max(n_q, n_k))
     w = np.clip(matrix, 0.0, 1.0) ** 0.6  # lift faint weights a little so patterns show in a small tile
     low, high = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
@@ -296,15 +306,21 @@ def scores_heatmap(scores: np.ndarray, title: str, value_title: str = "score", d
     )
 
 
+def spec_dict(chart: alt.TopLevelMixin) -> dict:
+    """The full Vega-Lite spec with inline data, for export (no row limit, rows not validated one by one)."""
+    with alt.data_transformers.disable_max_rows():
+        return chart.to_dict(validate=False)
+
+
 def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
     """The chart as PNG bytes, rendered locally by vl-convert."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_png(chart.to_json(), scale=scale)
+    return vlc.vegalite_to_png(spec_dict(chart), scale=scale)
 
 
 def chart_svg(chart: alt.TopLevelMixin) -> str:
     """The chart as SVG text, rendered locally by vl-convert (token text is XML-escaped by the renderer)."""
     import vl_convert as vlc
 
-    return vlc.vegalite_to_svg(chart.to_json())
+    return vlc.vegalite_to_svg(spec_dict(chart))

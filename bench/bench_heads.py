@@ -1,0 +1,140 @@
+"""Head explorer benchmark: medians measured in one run, as ratios, beside BertViz's figures.
+
+Run: .venv/bin/python -m bench.bench_heads   (HF_HUB_OFFLINE=1; about a minute on 2 cores)
+
+For sentences of n = 16, 64, 256 WordPiece tokens:
+- one forward pass with all attention maps (extract_attention), the floor;
+- the head finder's full scores (token kinds, 7 pattern scores for all 72 heads, ranking rows);
+- word merging of all 72 maps;
+- what the browser receives per view, converted as st.altair_chart does (spec JSON + Arrow
+  data): head view (one layer, all 12 heads), heatmap (one head, whole map), model view (all 72
+  heads), with build time and size;
+- PNG and SVG export of the one-head view (vl-convert, local).
+BertViz numbers are ANCHORS.md's (same kind of machine, BertViz 1.4.1), not re-measured here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+BERTVIZ = {  # ANCHORS.md: head_view HTML generation time (s) and HTML size (MB), head or model view
+    16: (0.016, 0.8),
+    64: (0.273, 13.0),
+    256: (5.6, 216.0),
+}
+PASSAGE = (
+    "The animal didn't cross the street because it was too tired, and the trophy didn't fit in the bag "
+    "because it was too big. Researchers looked at which heads attend to the previous token, to the next "
+    "token, to the separator and to punctuation; some heads spread their attention broadly while others "
+    "focus on a single word such as a verb's object or a preposition's noun. "
+)
+
+
+def median_time(function, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def text_of_tokens(tokenizer, n: int) -> str:
+    """A text that tokenizes to n tokens including [CLS] and [SEP] (checked by the caller)."""
+    ids = tokenizer(PASSAGE * (n // 40 + 2), add_special_tokens=False)["input_ids"][: n - 2]
+    text = tokenizer.decode(ids)
+    for _ in range(5):  # decoding can merge or split a piece; nudge until the count is exact
+        count = len(tokenizer(text)["input_ids"])
+        if count == n:
+            break
+        ids = ids[: len(ids) - (count - n)] if count > n else ids + ids[: n - count]
+        text = tokenizer.decode(ids)
+    return text
+
+
+def main() -> None:
+    from lessonkit.attention import extract_attention
+    from lessonkit.head_patterns import head_label, pattern_scores, ranking_rows, token_kinds
+    from lessonkit.model import load_model
+    from lessonkit.word_level import merge_attention, word_groups
+    from ui.attention_charts import chart_png, chart_svg, head_view_chart, heatmap_chart, model_view_chart
+
+    loaded = load_model()
+    for _ in range(3):  # the first forwards are slow
+        extract_attention(loaded, PASSAGE)
+    print(f"model: {loaded.facts.name}, {loaded.facts.n_layers} layers x {loaded.facts.n_heads} heads; medians\n")
+    header = (
+        f"{'n':>4} {'forward':>9} {'finder':>9} {'finder/fwd':>10} {'words':>8} "
+        f"{'head view (12 heads)':>22} {'heatmap':>18} {'model view':>20} {'BertViz gen, size':>19} {'size ratio':>11}"
+    )
+    print(header)
+    rows = []
+    for n in (16, 64, 256):
+        text = text_of_tokens(loaded.tokenizer, n)
+        sentence = extract_attention(loaded, text)
+        repeats = 7 if n < 256 else 5
+        forward = median_time(lambda: extract_attention(loaded, text), repeats)
+
+        def finder():
+            scores = pattern_scores(sentence.attn, token_kinds(sentence.tokens))
+            return ranking_rows(scores)
+
+        finder_time = median_time(finder, repeats)
+        groups = word_groups(sentence.word_ids, sentence.segment_ids)
+        words_time = median_time(lambda: merge_attention(sentence.attn, groups), repeats)
+        layer = 2
+        names = [head_label(layer, h) for h in range(loaded.facts.n_heads)]
+
+        def spec_of(build):
+            """Build the chart and convert it the way st.altair_chart does (spec JSON + Arrow datasets)."""
+            from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec  # internal API
+
+            start = time.perf_counter()
+            spec = _convert_altair_to_vega_lite_spec(build())
+            datasets = spec.pop("datasets", {})
+            size = len(json.dumps(spec).encode("utf-8")) + sum(
+                len(v) if isinstance(v, bytes) else len(json.dumps(v)) for v in datasets.values()
+            )
+            return time.perf_counter() - start, size
+
+        head_view = min((spec_of(lambda: head_view_chart(sentence.attn[layer], sentence.tokens, names)) for _ in range(3)))
+        heatmap = min((spec_of(lambda: heatmap_chart(sentence.attn[layer, 0], sentence.tokens, sentence.tokens)) for _ in range(3)))
+        model_view = min((spec_of(lambda: model_view_chart(sentence.attn)) for _ in range(3)))
+        bertviz_time, bertviz_mb = BERTVIZ[n]
+        ours_mb = max(head_view[1], model_view[1]) / 1e6
+        rows.append((n, forward, finder_time, head_view, model_view, bertviz_time, bertviz_mb, ours_mb))
+        print(
+            f"{sentence.n_tokens:>4} {forward * 1e3:>7.1f}ms {finder_time * 1e3:>7.2f}ms {finder_time / forward:>10.3f} "
+            f"{words_time * 1e3:>6.2f}ms "
+            f"{head_view[0] * 1e3:>8.0f}ms {head_view[1] / 1e6:>8.2f}MB   "
+            f"{heatmap[0] * 1e3:>6.0f}ms {heatmap[1] / 1e6:>6.2f}MB "
+            f"{model_view[0] * 1e3:>8.0f}ms {model_view[1] / 1e6:>6.2f}MB "
+            f"{bertviz_time * 1e3:>8.0f}ms {bertviz_mb:>6.1f}MB {bertviz_mb / ours_mb:>10.0f}x"
+        )
+
+    print("\nratios, measured in this run:")
+    for n, forward, finder_time, head_view, model_view, bertviz_time, bertviz_mb, ours_mb in rows:
+        print(
+            f"  n={n:>3}: head-finder scores = {finder_time / forward:.3f} of one forward pass; "
+            f"head view (12 heads) spec built in {head_view[0] / bertviz_time:.2f}x BertViz's HTML time, "
+            f"largest spec {ours_mb:.2f} MB = 1/{bertviz_mb / ours_mb:.0f} of BertViz's HTML"
+        )
+    print("  (BertViz's HTML holds every layer and head at once; ours sends one view at a time and re-renders")
+    print("   on a change without running the model: the spec is what the browser receives per view.)")
+
+    text16 = text_of_tokens(loaded.tokenizer, 16)
+    sentence16 = extract_attention(loaded, text16)
+    chart = head_view_chart(sentence16.attn[2, :1], sentence16.tokens, ["L3-H1"])
+    chart_png(chart)  # first call starts the renderer
+    png = median_time(lambda: chart_png(chart), 3)
+    svg = median_time(lambda: chart_svg(chart), 3)
+    print(f"\nexport of a one-head view at n=16 (vl-convert, offline): PNG {png * 1e3:.0f} ms, SVG {svg * 1e3:.0f} ms "
+          "(BertViz: no image export)")
+
+
+if __name__ == "__main__":
+    main()
