@@ -64,6 +64,14 @@ def merge_attention(attn: np.ndarray, groups: Sequence[Sequence[int]]) -> np.nda
     covered = sorted(p for g in groups for p in g)
     if covered != list(range(n_tokens)):
         raise ValueError("groups must cover every token position exactly once")
+    starts = [g[0] for g in groups]
+    contiguous = all(list(g) == list(range(g[0], g[0] + len(g))) for g in groups) and starts == sorted(starts)
+    if contiguous:  # the usual case (pieces of a word are neighbours): O(n^2) sums instead of matrix products
+        values = attn.astype(np.float64)
+        keys_summed = np.add.reduceat(values, starts, axis=-1)  # ... x q x words
+        sizes = np.array([len(g) for g in groups], dtype=np.float64)
+        merged = np.add.reduceat(keys_summed, starts, axis=-2) / sizes[:, None]
+        return merged.astype(attn.dtype, copy=False)
     membership = merge_matrix(groups, n_tokens)  # words x tokens
     query_average = membership / membership.sum(axis=1, keepdims=True)  # words x tokens, rows sum to 1
     merged = query_average @ attn.astype(np.float64) @ membership.T

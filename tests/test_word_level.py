@@ -64,3 +64,15 @@ def test_real_sentence_rows_sum_to_one(loaded_model):
     np.testing.assert_allclose(merged.sum(axis=-1), 1.0, atol=1e-5)
     labels = word_labels(s.tokens, groups)
     assert "unbelievably" in labels and "celebrations" in labels
+
+
+def test_groups_out_of_order_give_the_same_sums_as_a_loop():
+    """Non-contiguous groups (not produced by tokenizers, but allowed) take the matrix path."""
+    rng = np.random.default_rng(2)
+    attn = rng.dirichlet(np.ones(5), size=5)
+    groups = [[0], [1, 3], [2], [4]]
+    merged = merge_attention(attn, groups)
+    for qi, qg in enumerate(groups):
+        for ki, kg in enumerate(groups):
+            assert merged[qi, ki] == pytest.approx(sum(attn[q, k] for q in qg for k in kg) / len(qg))
+    np.testing.assert_allclose(merged.sum(axis=-1), 1.0)
