@@ -77,53 +77,54 @@ st.markdown(
     "Word order is the same in both twins, so a rule such as *always the first noun* is right exactly half the time."
 )
 
-left, right = st.columns([3, 2])
-with left:
-    table = pd.DataFrame(
-        [
-            {"who": f"{head_label(l, h)} (best heads)", "model": f"{facts.name} (ours)", "data": "our twins",
-             "accuracy": a, "right / total": f"{int(round(a * coref.n_items))} / {coref.n_items}"}
-            for l, h, a in best
-        ]
-        + [
-            {"who": f"baseline: {name}", "model": "no model", "data": "our twins", "accuracy": value,
-             "right / total": f"{int(round(value * coref.n_items))} / {coref.n_items}"}
-            for name, value in coref.baselines.items()
-        ]
-        + [
-            {"who": f"best of {n_heads_total} coin-flipping heads (median)", "model": "chance", "data": "simulated",
-             "accuracy": chance, "right / total": ""},
-            {"who": f"head {CLARK_COREF['head']}", "model": "BERT-base (Clark et al. 2019)", "data": "their coreference data",
-             "accuracy": CLARK_COREF["accuracy"], "right / total": ""},
-        ]
-        + [
-            {"who": f"baseline: {name}", "model": "BERT-base paper's baselines (Clark et al. 2019)",
-             "data": "their coreference data", "accuracy": CLARK_COREF[name], "right / total": ""}
-            for name in ("nearest mention", "head-word match", "rule-based system")
-        ]
-    )
-    st.dataframe(
-        table, hide_index=True, width="stretch", key="ha_coref_table",
-        column_config={"accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="percent")},
-    )
-with right:
-    top_l, top_h, top_a = best[0]
-    verdict = (
-        "which is no better than the luckiest of that many coin-flipping heads would be"
-        if top_a <= chance
-        else "a little above what the luckiest of that many coin-flipping heads would reach"
-    )
-    st.metric(f"Best head of {facts.name}", f"{head_label(top_l, top_h)}: {top_a:.0%}", f"{top_a - 0.5:+.0%} vs first-noun rule")
-    st.markdown(
-        f"Over all {n_heads_total} heads the best reaches {top_a:.0%}, {verdict} ({chance:.0%}). "
-        f"Clark et al.'s head 5-4 reached 65% on **BERT-base** (12 layers, a bigger model) and on their own, "
-        "different data, so the two numbers measure different models on different sentences. Heads here are "
-        "numbered from 1, like theirs."
-    )
+top_l, top_h, top_a = best[0]
+verdict = (
+    "which is no better than the luckiest of that many coin-flipping heads would be"
+    if top_a <= chance
+    else "a little above what the luckiest of that many coin-flipping heads would reach"
+)
+metric_col, text_col = st.columns([1, 3])
+metric_col.metric(f"Best head of {facts.name}", f"{head_label(top_l, top_h)}: {top_a:.0%}", f"{top_a - 0.5:+.0%} vs first-noun rule")
+text_col.markdown(
+    f"Over all {n_heads_total} heads the best reaches {top_a:.0%}, {verdict} ({chance:.0%}). "
+    f"Clark et al.'s head 5-4 reached 65% on **BERT-base** (12 layers, a bigger model) and on their own, "
+    "different data, so the two numbers measure different models on different sentences. Heads here are "
+    "numbered from 1, like theirs."
+)
+table = pd.DataFrame(
+    [
+        {"who": f"{head_label(l, h)} (best heads)", "model": f"{facts.name} (ours)", "data": "our twins",
+         "accuracy": a, "right / total": f"{int(round(a * coref.n_items))} / {coref.n_items}"}
+        for l, h, a in best
+    ]
+    + [
+        {"who": f"baseline: {name}", "model": "no model", "data": "our twins", "accuracy": value,
+         "right / total": f"{int(round(value * coref.n_items))} / {coref.n_items}"}
+        for name, value in coref.baselines.items()
+    ]
+    + [
+        {"who": f"best of {n_heads_total} coin-flipping heads (median)", "model": "chance", "data": "simulated",
+         "accuracy": chance, "right / total": ""},
+        {"who": f"head {CLARK_COREF['head']}", "model": "BERT-base (Clark et al. 2019)", "data": "their coreference data",
+         "accuracy": CLARK_COREF["accuracy"], "right / total": ""},
+    ]
+    + [
+        {"who": f"baseline: {name}", "model": "BERT-base paper's baselines (Clark et al. 2019)",
+         "data": "their coreference data", "accuracy": CLARK_COREF[name], "right / total": ""}
+        for name in ("nearest mention", "head-word match", "rule-based system")
+    ]
+)
+table = table[["who", "accuracy", "right / total", "model", "data"]]
+st.dataframe(
+    table, hide_index=True, width="stretch", key="ha_coref_table", height=35 * (len(table) + 1) + 3,
+    column_config={"accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="percent")},
+)
 
 
 def coref_grid():
-    return scores_heatmap(coref.accuracy, "Coreference accuracy of each head (our twins)", "accuracy")
+    return scores_heatmap(
+        coref.accuracy, "Coreference accuracy of each head (our twins; colours span 25% to 75%)", "accuracy", (0.25, 0.75)
+    )
 
 
 st.altair_chart(coref_grid(), width="content", key="ha_coref_grid")

@@ -283,8 +283,10 @@ def model_view_chart(
     return alt.layer(images, tile_layer, head_text, layer_text).properties(width=width_px, height=height_px)
 
 
-def scores_heatmap(scores: np.ndarray, title: str, value_title: str = "score", domain: tuple[float, float] = (0, 1)) -> alt.Chart:
-    """scores: layers x heads -> a small layer x head grid with the value in the tooltip."""
+def scores_heatmap(
+    scores: np.ndarray, title: str, value_title: str = "score", domain: tuple[float, float] = (0, 1)
+) -> alt.Chart:
+    """scores: layers x heads -> a layer x head grid with the value in the tooltip (colours clamp to domain)."""
     n_layers, n_heads = scores.shape
     data = pd.DataFrame(
         [
@@ -297,12 +299,14 @@ def scores_heatmap(scores: np.ndarray, title: str, value_title: str = "score", d
         alt.Chart(inline(data), title=title)
         .mark_rect()
         .encode(
-            x=alt.X("head_n:N", sort=[f"H{h + 1}" for h in range(n_heads)], title="head"),
-            y=alt.Y("layer:N", sort=[f"L{l + 1}" for l in range(n_layers)], title="layer"),
-            color=alt.Color("v:Q", scale=alt.Scale(scheme="viridis", domain=list(domain)), legend=alt.Legend(title=value_title)),
+            x=alt.X("head_n:N", sort=[f"H{h + 1}" for h in range(n_heads)], title="head", axis=alt.Axis(labelOverlap=False, labelAngle=0)),
+            y=alt.Y("layer:N", sort=[f"L{l + 1}" for l in range(n_layers)], title="layer", axis=alt.Axis(labelOverlap=False)),
+            color=alt.Color(
+                "v:Q", scale=alt.Scale(scheme="viridis", domain=list(domain), clamp=True), legend=alt.Legend(title=value_title)
+            ),
             tooltip=[alt.Tooltip("head:N", title="head (1-indexed)"), alt.Tooltip("v:Q", title=value_title, format=".3f")],
         )
-        .properties(width=32 * n_heads + 150, height=28 * n_layers + 60)
+        .properties(width=44 * n_heads + 150, height=36 * n_layers + 70)
     )
 
 
