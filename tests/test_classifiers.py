@@ -59,6 +59,6 @@ def test_tiny_retrain_beats_chance_and_is_deterministic(loaded_model, split):
 def test_tiny_minilm_head_beats_chance(loaded_model, split):
     from scripts.train_classifiers import train_minilm_head
 
-    head, accuracy = train_minilm_head(loaded_model, split.tiny(300, 200), steps=300)
+    head, accuracy = train_minilm_head(loaded_model, split.tiny(200, 100), steps=300)
     assert accuracy > 0.65
     assert head.weight.shape == (2, loaded_model.facts.d_model)

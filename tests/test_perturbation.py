@@ -96,7 +96,8 @@ def test_adversary_on_toy_model_keeps_output_and_beats_random_start():
     # Keys 3 and 4 do not influence the output: the adversary can move weight onto them freely.
     toy = _LinearProbeModel([2.0, -1.0, 1.0, 0.0, 0.0], [0.6, 0.2, 0.2, 0.0, 0.0])
     toy.attention = np.array([[0.6, 0.2, 0.2, 1e-9, 1e-9]])
-    result = pt.adversarial_attention(toy.probe(), restarts=4, steps=200, lr=0.05)
+    with pt.torch_threads(1):
+        result = pt.adversarial_attention(toy.probe(), restarts=4, steps=200, lr=0.05)
     assert result.change <= pt.OUTPUT_TOLERANCE + 1e-9
     assert result.jsd > 0.1
     np.testing.assert_allclose(result.attention.sum(-1), 1.0, atol=1e-6)
@@ -127,7 +128,8 @@ def test_bilstm_adversary_within_tolerance_and_beyond_random_restart(bilstm, loa
 
     sentence = encode_sentence(loaded_model.tokenizer, "the traffic this morning was awful and I hate my commute")
     probe = pt.bilstm_probe(bilstm, sentence.ids, sentence.mask)
-    result = pt.adversarial_attention(probe)
+    with pt.torch_threads(1):
+        result = pt.adversarial_attention(probe)
     # independent check of the claims: recompute output and JSD from the returned attention
     output = probe.predict(result.attention[None])[0]
     assert abs(output - probe.base_output) <= pt.OUTPUT_TOLERANCE + 1e-6
