@@ -94,3 +94,30 @@ def test_script_typed_into_the_sentence_is_drawn_as_text(streamlit_server, brows
         page.wait_for_timeout(800)
     assert dialogs == []
     page.screenshot(path=str(screenshot_dir / "head_explorer_script_as_text.png"), full_page=True)
+
+
+def test_picking_a_row_of_the_head_finder_ranking_opens_that_head(streamlit_server, browser_page, loaded_model):
+    from lessonkit.attention import extract_attention
+
+    attn = extract_attention(loaded_model, SENTENCE).attn
+    n = attn.shape[-1]
+    previous = [[sum(attn[l, h, i, i - 1] for i in range(1, n)) for h in range(12)] for l in range(6)]
+    best_layer, best_head = max(((l, h) for l in range(6) for h in range(12)), key=lambda lh: previous[lh[0]][lh[1]])
+
+    page = browser_page.page
+    page.goto(f"{streamlit_server}/head_finder?text={quote(SENTENCE)}")
+    expect(page.get_by_role("heading", name="Ranking")).to_be_visible(timeout=180_000)
+    browser_page.wait_until_idle()
+    ranking = page.locator('[data-testid="stDataFrame"]').last
+    ranking.scroll_into_view_if_needed()
+    page.wait_for_timeout(800)
+    box = ranking.bounding_box()
+    # first data row (below the 35 px header), in the row-selection column at the left edge
+    page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+    page.wait_for_function("() => window.location.pathname.endsWith('/head_explorer')", timeout=60_000)
+    browser_page.wait_until_idle()
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["view"] == ["lines"] and query["text"] == [SENTENCE]
+    # the ranking is sorted by the first pattern, previous token: its top row is the best such head
+    assert (query["layer"], query["head"]) == ([str(best_layer + 1)], [str(best_head + 1)])
+    expect(page.get_by_text(f"L{best_layer + 1}-H{best_head + 1}").first).to_be_visible(timeout=60_000)

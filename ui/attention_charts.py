@@ -172,7 +172,7 @@ def heatmap_chart(
         colour = alt.Color("w:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=alt.Legend(title="weight"))
         weight_title = "weight"
     if cell is None:
-        cell = 22 if n_k <= 40 else max(4, int(900 / n_k))
+        cell = 22 if n_k <= 40 else max(1.5, 800 / n_k)  # long inputs: thin columns that still fit the page
     return (
         alt.Chart(inline(data), title=title or alt.Undefined)
         .mark_rect()
@@ -187,7 +187,7 @@ def heatmap_chart(
             ],
         )
         # Streamlit fits the whole chart (axes and legend included) into width x height: leave room for them
-        .properties(width=cell * n_k + 190, height=cell * n_q + 130)
+        .properties(width=round(cell * n_k) + 190, height=round(max(cell, 8) * n_q) + 130)
     )
 
 
