@@ -188,6 +188,7 @@ def test_compare_view_fills_in_the_winograd_twin():
     specs = charts(at)
     assert len(specs) == 3  # both maps and their difference
     assert specs[2]["title"].endswith("second minus first")
+    assert len(at.get("download_button")) == 6  # PNG and SVG under each of the three charts
 
 
 def test_head_finder_names_the_previous_token_head(loaded_model):
