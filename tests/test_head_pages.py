@@ -189,6 +189,10 @@ def test_compare_view_fills_in_the_winograd_twin():
     assert len(specs) == 3  # both maps and their difference
     assert specs[2]["title"].endswith("second minus first")
     assert len(at.get("download_button")) == 6  # PNG and SVG under each of the three charts
+    at.selectbox(key="hx_probe").set_value("coreference: it -> trophy (big)").run()
+    no_exceptions(at)
+    assert at.text_area(key="hx_text").value == "The trophy didn't fit in the bag because it was too big."
+    assert at.text_input(key="hx_twin").value == "The trophy didn't fit in the bag because it was too small."
 
 
 def test_head_finder_names_the_previous_token_head(loaded_model):

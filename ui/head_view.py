@@ -17,7 +17,7 @@ import streamlit as st
 from lessonkit.attention import SentenceAttention
 from lessonkit.head_patterns import pattern_scores, token_kinds
 from lessonkit.model import LoadedModel
-from lessonkit.probes import load_probes
+from lessonkit.probes import find_twin, load_probes
 from lessonkit.word_level import merge_attention, word_groups, word_labels
 from ui.attention_charts import chart_png, chart_svg
 from ui.state import sentence_attention
@@ -67,6 +67,8 @@ def _apply_probe(prefix: str) -> None:
         text, pair = probe_choices()[choice]
         st.session_state[f"{prefix}_text"] = text
         st.session_state[f"{prefix}_pair"] = pair or ""
+        if f"{prefix}_twin" in st.session_state:  # the compare view follows the new sentence
+            st.session_state[f"{prefix}_twin"] = find_twin(text) or ""
 
 
 def sentence_picker(prefix: str) -> tuple[str, str | None]:
@@ -169,7 +171,10 @@ def export_buttons(chart_factory: Callable[[], object], name: str, key: str) -> 
 def sync_query_params(values: dict[str, str]) -> None:
     """Write the current view into the URL (only the keys given; unchanged ones are left alone)."""
     for name, value in values.items():
-        if st.query_params.get(name) != value:
+        if not value:
+            if name in st.query_params:
+                del st.query_params[name]
+        elif st.query_params.get(name) != value:
             st.query_params[name] = value
 
 
