@@ -187,7 +187,7 @@ def heatmap_chart(
             ],
         )
         # Streamlit fits the whole chart (axes and legend included) into width x height: leave room for them
-        .properties(width=round(cell * n_k) + 190, height=round(max(cell, 8) * n_q) + 130)
+        .properties(width=round(cell * n_k) + 190, height=round(max(cell, 8) * n_q) + 200)
     )
 
 
