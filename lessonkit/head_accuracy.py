@@ -140,3 +140,15 @@ def chance_best_accuracy(n_items: int, n_heads: int, n_draws: int = 2000, seed: 
     rng = np.random.default_rng(seed)
     right = rng.binomial(n_items, p, size=(n_draws, n_heads))
     return float(np.median(right.max(axis=1)) / n_items)
+
+
+def twin_pair_accuracy(correct: np.ndarray, pair_ids: Sequence[int]) -> np.ndarray:
+    """correct: items x layers x heads bool -> layers x heads fraction of twin pairs with BOTH sentences right.
+
+    A head that ignores the changed word picks the same noun in both twins and so gets at most one
+    of the two right: any fixed rule (first noun, nearest noun) scores 0 here.
+    """
+    pair_ids = np.asarray(pair_ids)
+    pairs = sorted(set(pair_ids.tolist()))
+    both = [correct[pair_ids == p].all(axis=0) for p in pairs]
+    return np.mean(both, axis=0)

@@ -5,7 +5,13 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lessonkit.head_accuracy import AccuracyResult, chance_best_accuracy, coreference_accuracy, syntax_accuracy
+from lessonkit.head_accuracy import (
+    AccuracyResult,
+    chance_best_accuracy,
+    coreference_accuracy,
+    syntax_accuracy,
+    twin_pair_accuracy,
+)
 from lessonkit.head_patterns import head_label, rank_heads
 from lessonkit.probes import RELATIONS, coreference_twins, load_coreference_items, load_syntax_arcs
 from lessonkit.word_level import merge_attention, word_groups, word_labels
@@ -118,6 +124,27 @@ table = table[["who", "accuracy", "right / total", "model", "data"]]
 st.dataframe(
     table, hide_index=True, width="stretch", key="ha_coref_table", height=35 * (len(table) + 1) + 3,
     column_config={"accuracy": st.column_config.ProgressColumn("accuracy", min_value=0.0, max_value=1.0, format="percent")},
+)
+
+both = twin_pair_accuracy(coref.correct, [item.pair for item in items])
+(both_l, both_h, both_a), = rank_heads(both, 1)
+chance_both = chance_best_accuracy(n_pairs, n_heads_total, p=0.25)
+st.markdown(
+    f"**A stricter test: both twins right.** A head that ignores the word that changed picks the same noun in "
+    f"both sentences of a pair, so it can get at most one of them right; every fixed rule scores 0% here. "
+    f"The best head of {facts.name} on this test is **{head_label(both_l, both_h)}**, with both twins right in "
+    f"{int(round(both_a * n_pairs))} of {n_pairs} pairs ({both_a:.0%}). A head guessing each sentence at random "
+    f"would get a pair right a quarter of the time, and the luckiest of {n_heads_total} such heads about "
+    f"{chance_both:.0%}. "
+    + (
+        "So even the best head mostly picks the same noun in both twins: in this model no single head's attention "
+        "follows the meaning that decides the antecedent."
+        if both_a <= 0.25
+        else "So the best head does follow the changed word in some pairs, though not often enough to call it a "
+        "coreference head."
+        if both_a <= chance_both
+        else "That is more than luck would explain: this head's attention tracks the antecedent in many pairs."
+    )
 )
 
 

@@ -130,3 +130,24 @@ def test_real_model_matches_an_independent_token_loop(loaded_model):
     result = coreference_accuracy(items, word_maps)
     np.testing.assert_allclose(result.accuracy, right / len(items))
     assert result.n_items == 8
+
+
+def test_twin_pair_accuracy_needs_both_sentences_right():
+    from lessonkit.head_accuracy import twin_pair_accuracy
+
+    # 2 pairs (4 sentences) x 1 layer x 3 heads
+    correct = np.array(
+        [
+            [[True, True, True]],  # pair 0, first twin
+            [[True, False, True]],  # pair 0, second twin
+            [[True, False, False]],  # pair 1, first twin
+            [[True, True, True]],  # pair 1, second twin
+        ]
+    )
+    got = twin_pair_accuracy(correct, [0, 0, 1, 1])
+    want = np.zeros((1, 3))
+    for head in range(3):
+        want[0, head] = sum(correct[2 * p, 0, head] and correct[2 * p + 1, 0, head] for p in range(2)) / 2
+    np.testing.assert_allclose(got, want)
+    # head 2 (1-indexed) is right on half the sentences but never on both twins of a pair
+    assert got.tolist() == [[1.0, 0.0, 0.5]]
