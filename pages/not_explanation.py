@@ -35,7 +35,7 @@ JW_SST = {
 
 # ---------------------------------------------------------------------------- cached computations
 @st.cache_data(max_entries=64, show_spinner="Permuting, searching for an adversary, and the rest… (a few seconds)")
-def lab_bilstm(text: str, _models_key: str) -> dict:
+def lab_bilstm(text: str, models_key: str) -> dict:
 
     from lessonkit import perturbation as pt
     from lessonkit.bilstm_classifier import encode_sentence
@@ -51,7 +51,7 @@ def lab_bilstm(text: str, _models_key: str) -> dict:
 
 
 @st.cache_data(max_entries=64, show_spinner="Running the perturbations inside MiniLM's attention… (several seconds)")
-def lab_minilm(text: str, layer: int, heads: tuple[int, ...], _models_key: str) -> dict:
+def lab_minilm(text: str, layer: int, heads: tuple[int, ...], models_key: str) -> dict:
     from lessonkit import perturbation as pt
     from lessonkit.feature_importance import TRANSFORMER_ADVERSARY
     from ui.classifiers_cache import get_classifiers

@@ -20,7 +20,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 RESULTS_FILE = Path(__file__).resolve().parent.parent / "results" / "not_explanation_stats.json"
 BILSTM_N = 300
-TRANSFORMER_N = 60
+TRANSFORMER_N = 150
 
 
 def compute(bilstm_n: int, transformer_n: int, progress=None) -> dict:
