@@ -28,7 +28,7 @@ FLOW_LAYERS = (1, 3, 5, 6)  # the layers Abnar & Zuidema report; 1 costs nothing
 
 def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=120, help="how many test tweets to measure")
+    parser.add_argument("--sentences", type=int, default=300, help="how many test tweets to measure")
     parser.add_argument(
         "--flow-layers", type=int, nargs="*", default=list(FLOW_LAYERS), help="layers (1..L) that get a flow score"
     )
