@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs, quote, urlsplit
 
+import numpy as np
+
 from playwright.sync_api import expect
 
 SENTENCE = "The cat sat on the mat."
@@ -121,3 +123,44 @@ def test_picking_a_row_of_the_head_finder_ranking_opens_that_head(streamlit_serv
     # the ranking is sorted by the first pattern, previous token: its top row is the best such head
     assert (query["layer"], query["head"]) == ([str(best_layer + 1)], [str(best_head + 1)])
     expect(page.get_by_text(f"L{best_layer + 1}-H{best_head + 1}").first).to_be_visible(timeout=60_000)
+
+
+RULE_OPACITIES = """() => [...document.querySelectorAll(
+    '[data-testid="stVegaLiteChart"] svg.marks g.mark-rule path, [data-testid="stVegaLiteChart"] svg.marks g.mark-rule line'
+)].map(e => parseFloat(e.getAttribute('stroke-opacity') || e.getAttribute('opacity') || '1'))"""
+
+
+def test_hovering_a_token_keeps_only_its_lines(streamlit_server, browser_page, loaded_model):
+    from lessonkit.attention import extract_attention
+
+    page = browser_page.page
+    page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=2&head=9&view=lines")
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    expect(chart.locator("svg.marks text").first).to_be_attached(timeout=180_000)
+    browser_page.wait_until_idle()
+    page.wait_for_timeout(800)
+    before = page.evaluate(RULE_OPACITIES)
+    shown_before = sum(o > 0.05 for o in before)
+    query_labels = chart.locator("svg.marks g.mark-text").first.locator("text")
+    position = 3
+    assert query_labels.nth(position).text_content() == extract_attention(loaded_model, SENTENCE).tokens[position]
+    query_labels.nth(position).hover()
+    page.wait_for_timeout(800)
+    after = page.evaluate(RULE_OPACITIES)
+    shown_after = sum(o > 0.05 for o in after)
+    # lines the chart draws for that token: its keys above the 0.05 threshold, at most 8 (the defaults)
+    attn = extract_attention(loaded_model, SENTENCE).attn[1, 8, position]
+    expected = min(8, int((attn >= 0.05).sum()))
+    assert shown_after == expected and shown_before > shown_after
+    # the key side: hovering a token on the right keeps the lines arriving at it
+    full = extract_attention(loaded_model, SENTENCE).attn[1, 8]
+    key = 0
+    arriving = sum(
+        1 for i in range(full.shape[0]) if full[i, key] >= 0.05 and key in np.argsort(-full[i])[:8]
+    )
+    chart.locator("svg.marks g.mark-text").nth(1).locator("text").nth(key).hover()
+    page.wait_for_timeout(800)
+    assert sum(o > 0.05 for o in page.evaluate(RULE_OPACITIES)) == arriving
+    page.mouse.move(5, 5)  # moving away shows every line again
+    page.wait_for_timeout(800)
+    assert sum(o > 0.05 for o in page.evaluate(RULE_OPACITIES)) == shown_before

@@ -111,6 +111,16 @@ def test_head_lines_show_the_models_strongest_link_per_token(loaded_model):
         assert best[i][1] == pytest.approx(float(attn[i, j]), abs=1e-4)
 
 
+def test_selecting_a_query_token_keeps_only_its_lines():
+    at = explorer(text=SHORT, layer="2", head="9,10", view="lines")
+    at.selectbox(key="hx_focus").set_value("3: sat").run()
+    no_exceptions(at)
+    (spec,) = charts(at)
+    lines = [row for row in rows_of(spec) if "w" in row]
+    assert lines and {row["i"] for row in lines} == {3}
+    assert {row["head"] for row in lines} <= {"L2-H9", "L2-H10"}
+
+
 def test_deep_link_restores_the_view_and_the_url_follows_changes():
     at = explorer(text=SHORT, layer="2", head="9,10", view="heatmap", words="1")
     no_exceptions(at)

@@ -75,12 +75,20 @@ def head_view_chart(
     links["key"] = [labels[j] for j in links["j"]]
     links["w"] = links["w"].round(4)
     links["x0"], links["x1"] = 0.0, 1.0
-    tokens = pd.DataFrame({"i": range(n), "j": range(n), "token": list(labels)})
+    # One hover selection for both columns of tokens: {pos, side} says which token and which side.
+    # (Vega-Lite listens for a selection's events on every mark of a layered chart, so two selections
+    # keyed on shared fields would both fire on one hover.)
+    queries = pd.DataFrame({"pos": range(n), "side": "q", "token": list(labels)})
+    keys = pd.DataFrame({"pos": range(n), "side": "k", "token": list(labels)})
     height = max(120, ROW_PX * n) + (50 if len(head_names) > 1 else 0)
     y_scale = alt.Scale(domain=[-0.5, n - 0.5], reverse=True)
     x_scale = alt.Scale(domain=[-0.35, 1.35])
-    hover_query = alt.selection_point(name="hover_query", fields=["i"], on="pointerover", clear="pointerout", empty=True)
-    hover_key = alt.selection_point(name="hover_key", fields=["j"], on="pointerover", clear="pointerout", empty=True)
+    hover = alt.selection_point(name="hover", fields=["pos", "side"], on="pointerover", clear="pointerout", empty=True)
+    # No token hovered (or a line hovered): every line; a query token: its lines; a key token: lines into it.
+    isolate = (
+        "!(hover.side && hover.side[0]) || "
+        "(hover.side[0] === 'q' ? datum.i === hover.pos[0] : datum.j === hover.pos[0])"
+    )
     colour = alt.Color(
         "head:N",
         scale=alt.Scale(domain=list(head_names), range=HEAD_COLOURS[: len(head_names)] or HEAD_COLOURS),
@@ -97,7 +105,7 @@ def head_view_chart(
             color=colour,
             strokeWidth=alt.StrokeWidth("w:Q", scale=alt.Scale(domain=[0, 1], range=[0.3, 5]), legend=None),
             opacity=alt.condition(
-                hover_query & hover_key,
+                isolate,
                 alt.Opacity("w:Q", scale=alt.Scale(domain=[0, 1], range=[0.15, 0.9]), legend=None),
                 alt.value(0.03),
             ),
@@ -110,28 +118,27 @@ def head_view_chart(
         )
     )
     left = (
-        alt.Chart(inline(tokens))
+        alt.Chart(inline(queries))
         .mark_text(align="right", dx=-6, fontSize=13)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
-            y=alt.Y("i:Q", scale=y_scale, axis=None),
+            y=alt.Y("pos:Q", scale=y_scale, axis=None),
             text="token:N",
             tooltip=[alt.Tooltip("token:N", title="query token (hover to isolate)")],
         )
         .transform_calculate(x="0")
-        .add_params(hover_query)
+        .add_params(hover)
     )
     right = (
-        alt.Chart(inline(tokens))
+        alt.Chart(inline(keys))
         .mark_text(align="left", dx=6, fontSize=13)
         .encode(
             x=alt.X("x:Q", scale=x_scale, axis=None),
-            y=alt.Y("j:Q", scale=y_scale, axis=None),
+            y=alt.Y("pos:Q", scale=y_scale, axis=None),
             text="token:N",
             tooltip=[alt.Tooltip("token:N", title="key token (hover to isolate)")],
         )
         .transform_calculate(x="1")
-        .add_params(hover_key)
     )
     return alt.layer(lines, left, right).properties(width=width, height=height)
 
