@@ -120,18 +120,19 @@ class Maps:
     word_level: bool
 
 
-@st.cache_data(max_entries=64, show_spinner=False)
-def _cached_maps(_sentence: SentenceAttention, model_source: str, text: str, pair: str | None, words: bool) -> Maps:
-    if not words:
-        special = np.array([w is None for w in _sentence.word_ids], dtype=bool)
-        return Maps(_sentence.attn, list(_sentence.tokens), special, False)
+@st.cache_data(max_entries=32, show_spinner=False)
+def _cached_word_maps(_sentence: SentenceAttention, model_source: str, text: str, pair: str | None) -> Maps:
     groups = word_groups(_sentence.word_ids, _sentence.segment_ids)
     special = np.array([_sentence.word_ids[g[0]] is None for g in groups], dtype=bool)
     return Maps(merge_attention(_sentence.attn, groups), word_labels(_sentence.tokens, groups), special, True)
 
 
 def maps_for(loaded: LoadedModel, sentence: SentenceAttention, words: bool) -> Maps:
-    return _cached_maps(sentence, loaded.facts.source, sentence.text, sentence.text_pair, words)
+    """Token-level maps as they are (no copy); word-level ones merged once per sentence (cached)."""
+    if not words:
+        special = np.array([w is None for w in sentence.word_ids], dtype=bool)
+        return Maps(sentence.attn, list(sentence.tokens), special, False)
+    return _cached_word_maps(sentence, loaded.facts.source, sentence.text, sentence.text_pair)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
