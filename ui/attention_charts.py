@@ -92,7 +92,7 @@ def head_view_chart(
     colour = alt.Color(
         "head:N",
         scale=alt.Scale(domain=list(head_names), range=HEAD_COLOURS[: len(head_names)] or HEAD_COLOURS),
-        legend=alt.Legend(title="head", orient="top", symbolStrokeWidth=6, symbolSize=400) if len(head_names) > 1 else None,
+        legend=alt.Legend(title="head", orient="top", symbolStrokeWidth=6, symbolSize=400, symbolOpacity=1) if len(head_names) > 1 else None,
     )
     lines = (
         alt.Chart(inline(links))
