@@ -81,7 +81,17 @@ summary = pd.DataFrame(
         for p in PATTERNS
     ]
 )
-st.dataframe(summary, hide_index=True, width="stretch", key="hf_summary")
+st.dataframe(
+    summary,
+    hide_index=True,
+    width="stretch",
+    key="hf_summary",
+    column_config={
+        "heads at or above it (this sentence)": st.column_config.TextColumn(width="large"),
+        "heads at or above it (probe library)": st.column_config.TextColumn(width="large"),
+        "threshold": st.column_config.NumberColumn(width="small"),
+    },
+)
 n_prev = len(heads_using(library["previous"], 0.5))
 n_next = len(heads_using(library["next"], 0.5))
 st.markdown(
