@@ -222,7 +222,8 @@ with live_tab:
         st.altair_chart(attention_bars(result.tokens, result.learned, result.adversarial_received, attention_what),
                         width="stretch")
         st.caption(
-            "Following Jain & Wallace: several random starting points are optimised together with Adam to push "
+            "Following Jain & Wallace: several starting points (half close to the learned attention, half random) "
+            "are optimised together with Adam to push "
             "the attention as far (in JSD) from the learned one as possible, with a steep penalty once the output "
             "moves by more than 0.01. We keep the farthest candidate that never broke that limit "
             f"(best JSD per restart: {', '.join(f'{j:.2f}' for j in adv.restart_jsds)})."
