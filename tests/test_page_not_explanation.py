@@ -104,3 +104,13 @@ def test_recompute_on_a_small_sample():
     assert not at.exception, [e.message for e in at.exception]
     recomputed = [df.value for df in at.dataframe if "mean ± std (significant)" in df.value.columns]
     assert recomputed and len(recomputed[0]) == 6
+
+
+def test_picking_a_held_out_tweet_fills_the_text_box():
+    at = _run()
+    options = at.selectbox(key="ne_example").options
+    assert len(options) >= 5
+    at.selectbox(key="ne_example").set_value(options[2])
+    at.run()
+    assert not at.exception
+    assert at.text_area(key="ne_text").value == options[2]
