@@ -22,8 +22,10 @@ LESSON_PAGES = {
         lesson_page("head_explorer", "2 · What heads look at", "🔦"),
         lesson_page("head_finder", "2b · Head finder", "🧭"),
         lesson_page("head_accuracy", "2c · Do heads find the right word?", "🎯"),
+        lesson_page("not_explanation", "3 · Is attention an explanation?", "⚖️"),
         lesson_page("gradient_attention", "4 · Gradient × attention", "📐"),
         lesson_page("rollout_flow", "5 · Rollout and flow", "🌊"),
+        lesson_page("faithfulness", "5b · Which view is faithful?", "🔬"),
     ],
     "Check yourself": [
         lesson_page("quiz", "Final quiz", "🎓"),
@@ -34,6 +36,9 @@ LESSON_PAGES = {
 }
 
 navigation = st.navigation(LESSON_PAGES)
-navigation.run()
-# After the page, so its text appears before the model has finished loading on a cold start.
-show_sidebar(navigation.title)
+try:
+    navigation.run()
+finally:
+    # After the page, so its text appears before the model has loaded on a cold start; in `finally`,
+    # so a page that stops early (st.stop on bad input) still gets its sidebar.
+    show_sidebar(navigation.title)

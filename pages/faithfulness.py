@@ -20,6 +20,9 @@ from ui.charts import position_labels
 from ui.classifier_cache import check_page_text, get_classifier_head, head_key
 from ui.explain_charts import token_bars
 from ui.state import get_intervenable_model
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 RESULT_FILE = Path(__file__).resolve().parent.parent / "results" / "faithfulness.json"
 PAGE_TOKEN_LIMIT = 40  # flow to every position is n^2 max-flows

@@ -9,6 +9,10 @@ from ui.charts import heatmap, position_labels
 from ui.classifier_cache import check_page_text, get_classifier_head, sentence_ablation, sentence_gradients
 from ui.explain_charts import layer_head_grid, ranking_scatter
 from ui.state import get_intervenable_model
+from ui.app_guard import require_app_navigation
+from ui.check_yourself import check_yourself
+
+require_app_navigation()
 
 DEFAULT_TEXT = "The queue was long, but the staff were lovely and the coffee was great."
 TARGET_CHOICES = ["the predicted class", *LABELS]
@@ -145,3 +149,5 @@ st.markdown(
     "other sentences: an agreement that holds for one input can vanish for the next, which is why the "
     "faithfulness page measures it over many test tweets."
 )
+
+check_yourself(section=4, key_prefix="gradient_attention_check")

