@@ -59,8 +59,9 @@ st.markdown(
 
 st.subheader("One head: its map and its gradient-weighted map")
 controls = st.columns(3)
-layer = controls[0].slider("Layer", 0, n_layers - 1, n_layers - 1, key="ga_layer")
-head_index = controls[1].slider("Head", 0, n_heads - 1, 0, key="ga_head")
+# Shown counted from 1, like everywhere in the app; `layer` and `head_index` are 0-based array indices.
+layer = controls[0].slider("Layer", 1, n_layers, n_layers, key="ga_layer") - 1
+head_index = controls[1].slider("Head", 1, n_heads, 1, key="ga_head") - 1
 signed = controls[2].toggle(
     "Signed variant: max(A·∂L/∂A, 0)", value=False, key="ga_signed",
     help="Chefer et al. (2021) and the vit-explain code keep only the positive part of A times the gradient.",
@@ -69,13 +70,13 @@ weighted = gradient_weighted_attention(result.attn, result.grad, signed=signed)
 weighted_name = "max(A·∂L/∂A, 0)" if signed else "A·|∂L/∂A|"
 maps = st.columns(2)
 maps[0].altair_chart(
-    heatmap(result.attn[layer, head_index], labels, labels, title=f"Attention A, layer {layer} head {head_index}"),
+    heatmap(result.attn[layer, head_index], labels, labels, title=f"Attention A, layer {layer + 1} head {head_index + 1}"),
     width="stretch", key="ga_chart_attn",
 )
 maps[1].altair_chart(
     heatmap(
         weighted[layer, head_index], labels, labels, value="weighted", scheme="oranges",
-        title=f"{weighted_name}, layer {layer} head {head_index}",
+        title=f"{weighted_name}, layer {layer + 1} head {head_index + 1}",
     ),
     width="stretch", key="ga_chart_weighted",
 )
@@ -107,9 +108,9 @@ ride = along_for_the_ride(scores["concentration"], scores["gradient_weighted"])
 layers_grid, heads_grid = np.indices((n_layers, n_heads))
 frame = pd.DataFrame(
     {
-        "name": [f"L{l} H{h}" for l, h in zip(layers_grid.ravel(), heads_grid.ravel())],
-        "layer": layers_grid.ravel(),
-        "head": heads_grid.ravel(),
+        "name": [f"L{l + 1} H{h + 1}" for l, h in zip(layers_grid.ravel(), heads_grid.ravel())],
+        "layer": layers_grid.ravel() + 1,
+        "head": heads_grid.ravel() + 1,
         "ablation_change": ablation.ravel(),
         "gradient_weighted": scores["gradient_weighted"].ravel(),
         "concentration": scores["concentration"].ravel(),

@@ -111,8 +111,12 @@ def test_gradient_page_runs_and_shows_rankings():
         assert -1.0 <= float(metric.value) <= 1.0
     table = at.dataframe[0].value
     assert len(table) == 72
-    at.slider(key="ga_layer").set_value(0).run()
+    at.slider(key="ga_layer").set_value(1).run()
     at.slider(key="ga_head").set_value(5).run()
+    # layers and heads are shown counted from 1: slider value 1 is the first layer
+    spec = " ".join(str(c.proto.spec) for c in at.get("vega_lite_chart"))
+    assert "Attention A, layer 1 head 5" in spec
+    assert set(table["name"]) == {f"L{l} H{h}" for l in range(1, 7) for h in range(1, 13)}
     at.toggle(key="ga_signed").set_value(True).run()
     _no_errors(at)
     at.text_input(key="ga_text").set_value("").run()

@@ -7,10 +7,10 @@ import pandas as pd
 
 
 def layer_head_grid(values: np.ndarray, value: str, title: str, scheme: str = "oranges") -> alt.Chart:
-    """layers x heads heatmap; layers and heads numbered from 0 as in Hugging Face."""
+    """layers x heads heatmap; layers and heads shown counted from 1, as everywhere in the app."""
     values = np.asarray(values, dtype=float)
     layers, heads = np.indices(values.shape)
-    frame = pd.DataFrame({"layer": layers.ravel(), "head": heads.ravel(), value: values.ravel()})
+    frame = pd.DataFrame({"layer": layers.ravel() + 1, "head": heads.ravel() + 1, value: values.ravel()})
     return (
         alt.Chart(frame, title=title)
         .mark_rect()
