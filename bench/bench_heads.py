@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 import os
-import statistics
 import time
+
+from bench.common import median_seconds
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -34,13 +35,9 @@ PASSAGE = (
 )
 
 
-def median_time(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _median(function, repeats: int) -> float:
+    """Median over ``repeats`` timed runs, no warm-up runs (the shared helper in bench.common)."""
+    return median_seconds(function, repeats=repeats, warmup=0)
 
 
 def text_of_tokens(tokenizer, n: int) -> str:
@@ -77,15 +74,15 @@ def main() -> None:
         text = text_of_tokens(loaded.tokenizer, n)
         sentence = extract_attention(loaded, text)
         repeats = 7 if n < 256 else 5
-        forward = median_time(lambda: extract_attention(loaded, text), repeats)
+        forward = _median(lambda: extract_attention(loaded, text), repeats)
 
         def finder():
             scores = pattern_scores(sentence.attn, token_kinds(sentence.tokens))
             return ranking_rows(scores)
 
-        finder_time = median_time(finder, repeats)
+        finder_time = _median(finder, repeats)
         groups = word_groups(sentence.word_ids, sentence.segment_ids)
-        words_time = median_time(lambda: merge_attention(sentence.attn, groups), repeats)
+        words_time = _median(lambda: merge_attention(sentence.attn, groups), repeats)
         layer = 2
         names = [head_label(layer, h) for h in range(loaded.facts.n_heads)]
 
@@ -130,8 +127,8 @@ def main() -> None:
     sentence16 = extract_attention(loaded, text16)
     chart = head_view_chart(sentence16.attn[2, :1], sentence16.tokens, ["L3-H1"])
     chart_png(chart)  # first call starts the renderer
-    png = median_time(lambda: chart_png(chart), 3)
-    svg = median_time(lambda: chart_svg(chart), 3)
+    png = _median(lambda: chart_png(chart), 3)
+    svg = _median(lambda: chart_svg(chart), 3)
     print(f"\nexport of a one-head view at n=16 (vl-convert, offline): PNG {png * 1e3:.0f} ms, SVG {svg * 1e3:.0f} ms "
           "(BertViz: no image export)")
 

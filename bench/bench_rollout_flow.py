@@ -18,20 +18,19 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
+from bench.common import median_seconds  # noqa: E402
+
+
+def _median(function, repeats: int) -> float:
+    """Median over ``repeats`` timed runs, no warm-up runs (the shared helper in bench.common)."""
+    return median_seconds(function, repeats=repeats, warmup=0)
+
 
 FILLER = (
     "the quick brown fox jumps over the lazy dog while a small cat watches from the warm window and "
     "the rain keeps falling on the quiet street where children play and old friends meet to talk "
 ) * 8
 
-
-def _median_seconds(function, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _encoded(loaded, n_tokens: int) -> dict:
@@ -110,15 +109,15 @@ def main(argv: list[str] | None = None) -> dict:
                 loaded.model(**encoded, output_attentions=True)
 
         attention_gradients(loaded, head, encoded)  # warm-up
-        t_forward = _median_seconds(forward, repeats)
-        t_gradient = _median_seconds(lambda: attention_gradients(loaded, head, encoded), repeats)
-        t_rollout = _median_seconds(lambda: attention_rollout(attn), max(repeats, 50))
+        t_forward = _median(forward, repeats)
+        t_gradient = _median(lambda: attention_gradients(loaded, head, encoded), repeats)
+        t_rollout = _median(lambda: attention_rollout(attn), max(repeats, 50))
         per_layer = residual_matrices(fuse_heads(attn))
-        t_row = _median_seconds(lambda: attention_flow(per_layer, [0]), repeats)
-        t_all = _median_seconds(lambda: attention_flow(per_layer), 1 if n >= 64 else repeats)
+        t_row = _median(lambda: attention_flow(per_layer, [0]), repeats)
+        t_all = _median(lambda: attention_flow(per_layer), 1 if n >= 64 else repeats)
         ours_row = attention_flow(per_layer, [0])[0]
         peers = _peer_method_all_pairs(per_layer)
-        t_peers = _median_seconds(lambda: _peer_method_all_pairs(per_layer), 1 if n >= 64 else repeats)
+        t_peers = _median(lambda: _peer_method_all_pairs(per_layer), 1 if n >= 64 else repeats)
         assert np.abs(peers[0] - ours_row).max() < 1e-5
 
         if n <= 16 and not args.quick:

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lessonkit.model import LoadedModel
+
+if TYPE_CHECKING:  # torch is imported lazily at run time, so importing this module stays cheap
+    import torch
 
 LABELS = ("negative", "positive")
 HEAD_FILE = Path(__file__).resolve().parent.parent / "models" / "minilm_sentiment_head.safetensors"
@@ -22,18 +26,18 @@ class ClassifierMissingError(RuntimeError):
 
 @dataclass
 class SentimentHead:
-    weight: "torch.Tensor"  # noqa: F821  2 x d_model
-    bias: "torch.Tensor"  # noqa: F821  2
+    weight: "torch.Tensor"  # 2 x d_model
+    bias: "torch.Tensor"  # 2
     metadata: dict[str, str]  # e.g. held-out accuracy, seed, training size (strings: safetensors metadata)
 
 
-def mean_pool(last_hidden: "torch.Tensor", attention_mask: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def mean_pool(last_hidden: "torch.Tensor", attention_mask: "torch.Tensor") -> "torch.Tensor":
     """batch x seq x d_model, batch x seq -> batch x d_model: mean over positions where the mask is 1."""
     mask = attention_mask.unsqueeze(-1).to(last_hidden.dtype)
     return (last_hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
-def head_logits(head: SentimentHead, pooled: "torch.Tensor") -> "torch.Tensor":  # noqa: F821
+def head_logits(head: SentimentHead, pooled: "torch.Tensor") -> "torch.Tensor":
     return pooled @ head.weight.T + head.bias
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from lessonkit.head_patterns import PATTERNS, head_label, ranking_rows
+from lessonkit.head_patterns import head_label, ranking_rows
 from lessonkit.probes import find_twin
 from ui.attention_charts import MODEL_VIEW_PICK, head_view_chart, heatmap_chart, model_view_chart
 from ui.head_view import (

@@ -1,7 +1,6 @@
 """The committed classifiers load and are accurate; a tiny deterministic retrain beats chance."""
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
