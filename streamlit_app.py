@@ -36,9 +36,7 @@ LESSON_PAGES = {
 }
 
 navigation = st.navigation(LESSON_PAGES)
-try:
-    navigation.run()
-finally:
-    # After the page, so its text appears before the model has loaded on a cold start; in `finally`,
-    # so a page that stops early (st.stop on bad input) still gets its sidebar.
-    show_sidebar(navigation.title)
+# Before the page: pages stop early on bad input (st.stop), and nothing drawn after a stop is shown.
+# The model loads here once per server process; later runs take it from the cache.
+show_sidebar(navigation.title)
+navigation.run()

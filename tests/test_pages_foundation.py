@@ -94,3 +94,11 @@ def test_missing_model_gives_a_clear_message(monkeypatch, tmp_path):
     errors = " ".join(e.value for e in at.error)
     assert "could not be loaded" in errors and MODEL_SETTING_ENV in errors
     assert re.search(r"Attention, visualized", " ".join(t.value for t in at.title))
+
+
+def test_sidebar_stays_complete_when_a_page_stops_on_bad_input():
+    at = open_page("pages/head_explorer.py")
+    at.text_area(key=next(t.key for t in at.text_area if t.label == "Sentence")).set_value("").run()
+    assert not at.exception and any("empty" in w.value for w in at.warning)
+    sidebar = " ".join(m.value for m in at.sidebar.markdown)
+    assert "all-MiniLM-L6-v2" in sidebar
