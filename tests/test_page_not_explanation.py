@@ -114,3 +114,14 @@ def test_picking_a_held_out_tweet_fills_the_text_box():
     at.run()
     assert not at.exception
     assert at.text_area(key="ne_text").value == options[2]
+
+
+def test_a_missing_minilm_head_is_explained_and_shared_with_the_gradient_pages(monkeypatch, tmp_path):
+    """The lab takes the MiniLM head from the same cached loader as the gradient pages."""
+    import ui.classifier_cache as cache
+
+    monkeypatch.setattr(cache.get_classifier_head, "__defaults__", (tmp_path / "no_head.safetensors",))
+    at = AppTest.from_file(PAGE, default_timeout=180).run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert any("not trained yet" in i.value and "train_classifiers" in i.value for i in at.info)
+    assert not at.get("vega_lite_chart")
