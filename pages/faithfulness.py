@@ -17,9 +17,8 @@ from lessonkit.faithfulness import (
 from lessonkit.gradient_attention import encode_text
 from lessonkit.transformer_classifier import LABELS
 from ui.charts import position_labels
-from ui.classifier_cache import check_page_text, get_classifier_head, head_key
+from ui.classifier_cache import check_page_text, classifier_or_stop, head_key
 from ui.explain_charts import token_bars
-from ui.state import get_intervenable_model
 from ui.app_guard import require_app_navigation
 
 require_app_navigation()
@@ -169,12 +168,7 @@ else:
     )
 
 st.header("One sentence")
-loaded = get_intervenable_model()
-if loaded is None:
-    st.stop()
-head = get_classifier_head()
-if head is None:
-    st.stop()
+loaded, head = classifier_or_stop()
 text = st.text_input("Sentence for the classifier", DEFAULT_TEXT, key="fa_text", max_chars=2000)
 text = check_page_text(loaded, text, limit=PAGE_TOKEN_LIMIT)
 if text is None:

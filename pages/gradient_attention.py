@@ -6,9 +6,8 @@ import streamlit as st
 from lessonkit.gradient_attention import along_for_the_ride, gradient_weighted_attention, head_scores, spearman
 from lessonkit.transformer_classifier import LABELS
 from ui.charts import heatmap, position_labels
-from ui.classifier_cache import check_page_text, get_classifier_head, sentence_ablation, sentence_gradients
+from ui.classifier_cache import check_page_text, classifier_or_stop, sentence_ablation, sentence_gradients
 from ui.explain_charts import layer_head_grid, ranking_scatter
-from ui.state import get_intervenable_model
 from ui.app_guard import require_app_navigation
 from ui.check_yourself import check_yourself
 
@@ -30,12 +29,7 @@ st.markdown(
     "ground truth of actually removing each head."
 )
 
-loaded = get_intervenable_model()
-if loaded is None:
-    st.stop()
-head = get_classifier_head()
-if head is None:
-    st.stop()
+loaded, head = classifier_or_stop()
 
 left, right = st.columns([3, 1])
 text = left.text_input("Sentence for the classifier", DEFAULT_TEXT, key="ga_text", max_chars=2000)

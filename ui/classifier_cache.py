@@ -15,6 +15,7 @@ from lessonkit.attention import InputError
 from lessonkit.gradient_attention import GradientResult, ablation_loss_changes, attention_gradients, encode_text
 from lessonkit.model import LoadedModel
 from lessonkit.transformer_classifier import HEAD_FILE, ClassifierMissingError, SentimentHead, load_head
+from ui.state import get_intervenable_model
 
 PAGE_TOKEN_LIMIT = 128  # the gradient, ablation and flow views refuse longer inputs with a message
 
@@ -42,6 +43,17 @@ def get_classifier_head(path: Path = HEAD_FILE) -> SentimentHead | None:
             icon="🧪",
         )
         return None
+
+
+def classifier_or_stop() -> tuple[LoadedModel, SentimentHead]:
+    """The editable MiniLM and its trained head; if either is missing, the page stops after saying why."""
+    loaded = get_intervenable_model()
+    if loaded is None:
+        st.stop()
+    head = get_classifier_head()
+    if head is None:
+        st.stop()
+    return loaded, head
 
 
 @st.cache_data(max_entries=64, show_spinner="Running the classifier forward and backward…")
