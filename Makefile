@@ -18,8 +18,8 @@ $(STAMP): requirements.txt
 install: $(STAMP)
 
 # Debian packages the test suite needs: a real browser (with an emoji font, so icons render),
-# and a PostgreSQL server.
-DEBIAN_TEST_PACKAGES := chromium fonts-noto-color-emoji postgresql
+# a PostgreSQL server, and nginx for the two-replica class set-up.
+DEBIAN_TEST_PACKAGES := chromium fonts-noto-color-emoji postgresql nginx
 system-deps:
 	@if ! dpkg -s $(DEBIAN_TEST_PACKAGES) >/dev/null 2>&1; then \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBIAN_TEST_PACKAGES) >/dev/null; \
