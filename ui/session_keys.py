@@ -1,0 +1,27 @@
+"""Every st.session_state key the app uses, in one place, so two pages never disagree on a name.
+
+Widget keys built per question or per head (e.g. f"{prefix}:{question_id}") are made by the
+helpers that own those widgets; the fixed keys are listed here.
+"""
+from __future__ import annotations
+
+# --- progress through the lesson (sidebar)
+PAGES_VISITED = "pages_visited"
+
+# --- the sentence the head pages share
+HEAD_TEXT = "head_text"
+HEAD_PAIR = "head_pair"
+
+# --- quiz and class mode
+QUIZ_GRADES = "quiz_grades"  # question id -> record of the current answer
+QUIZ_FIRST_ANSWERS = "quiz_first_answers"  # question id -> record of the first answer (what the class sees)
+QUIZ_INPUT_ERRORS = "quiz_input_errors"  # widget prefix + question id -> message for a malformed answer
+QUIZ_RETRY_IDS = "quiz_retry_ids"
+QUIZ_SUBMISSION_ID = "quiz_submission_id"
+QUIZ_SENT_IDS = "quiz_sent_ids"
+QUIZ_DISPLAY_NAME = "quiz-display-name"
+QUIZ_SENT_NAME = "quiz_sent_name"
+QUIZ_SEND_MESSAGE = "quiz_send_message"  # (kind, text) of the last send, shown once
+
+# --- instructor view
+INSTRUCTOR_AUTHORISED = "instructor_authorised"
