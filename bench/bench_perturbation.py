@@ -36,10 +36,10 @@ def main(argv: list[str] | None = None) -> None:
     from lessonkit import bilstm_classifier as bc
     from lessonkit import perturbation as pt
     from lessonkit.feature_importance import TRANSFORMER_ADVERSARY
-    from lessonkit.intervention import load_intervenable_model
+    from lessonkit.model import load_model
     from lessonkit.transformer_classifier import load_head
 
-    loaded = load_intervenable_model()
+    loaded = load_model()
     bilstm, bilstm_info = bc.load_bilstm(loaded)
     head = load_head()
     last = loaded.facts.n_layers - 1
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
                 weights[:, heads] = new
                 return weights
 
-            with torch.no_grad(), editing_attention(edit):
+            with torch.no_grad(), editing_attention(loaded, edit):
                 classifier_forward(loaded, head, encoded)
 
     batched = median_seconds(lambda: pt.permutation_test(tprobe), repeats=repeats)

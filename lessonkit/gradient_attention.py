@@ -136,7 +136,7 @@ def ablation_loss_changes(
 ) -> np.ndarray:
     """layers x heads: loss with that one head removed minus the loss of the intact model.
 
-    ``loaded`` must use the intervenable attention (``lessonkit.intervention.load_intervenable_model``).
+    ``loaded`` must run the editable attention (lessonkit.model.load_model; checked).
     Positive = removing the head hurts the chosen class.
     """
     import torch
@@ -152,7 +152,7 @@ def ablation_loss_changes(
         for start in range(0, len(pairs), batch_size):
             chunk = pairs[start : start + batch_size]
             batch = {key: value.expand(len(chunk), *value.shape[1:]) for key, value in encoded.items()}
-            with editing_attention(_ablate_per_example(chunk)):
+            with editing_attention(loaded, _ablate_per_example(chunk)):
                 chunk_logits, _ = classifier_forward(loaded, head, batch)
             losses.append(
                 torch.nn.functional.cross_entropy(

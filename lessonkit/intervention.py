@@ -1,9 +1,11 @@
 """Changing attention inside the model: permute, replace or ablate heads.
 
-transformers 5 ignores ``head_mask``, so we register our own attention function. It computes
-exactly what eager attention computes, then hands the weights (batch x heads x q x k) of each
-layer to the edit set for the current thread, if any. Edits live in a ContextVar, so two
-users sharing one cached model never see each other's edits.
+transformers 5 ignores ``head_mask``, so lessonkit.model loads every model with our own
+registered attention function. It computes exactly what eager attention computes, then hands
+the weights (batch x heads x q x k) of each layer to the edit set for the current context, if
+any. Edits live in a ContextVar, so two users sharing one cached model never see each other's
+edits. An edit on a model loaded some other way would silently do nothing, so
+``editing_attention`` refuses such a model.
 """
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ import contextvars
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 
-from lessonkit.model import LoadedModel, load_model
+from lessonkit.model import LoadedModel
 
-INTERVENABLE_IMPLEMENTATION = "lesson_intervenable"
+EDITABLE_IMPLEMENTATION = "lesson_editable"
 
 # edit(layer_index, weights: batch x heads x q x k) -> new weights of the same shape
 AttentionEdit = Callable[[int, "torch.Tensor"], "torch.Tensor"]  # noqa: F821
@@ -21,7 +23,7 @@ AttentionEdit = Callable[[int, "torch.Tensor"], "torch.Tensor"]  # noqa: F821
 _current_edit: contextvars.ContextVar[AttentionEdit | None] = contextvars.ContextVar("attention_edit", default=None)
 
 
-def _intervenable_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
+def _editable_attention(module, query, key, value, attention_mask, scaling=None, dropout=0.0, **kwargs):
     import torch
     from torch import nn
 
@@ -39,21 +41,31 @@ def _intervenable_attention(module, query, key, value, attention_mask, scaling=N
     return output, weights
 
 
-def register_intervenable_attention() -> str:
+class NotEditableError(TypeError):
+    """A model whose attention edits cannot reach was handed to an intervention."""
+
+
+def register_editable_attention() -> str:
     from transformers import AttentionInterface
 
-    AttentionInterface.register(INTERVENABLE_IMPLEMENTATION, _intervenable_attention)
-    return INTERVENABLE_IMPLEMENTATION
+    AttentionInterface.register(EDITABLE_IMPLEMENTATION, _editable_attention)
+    return EDITABLE_IMPLEMENTATION
 
 
-def load_intervenable_model(setting: str | None = None) -> LoadedModel:
-    """The same model as load_model, with attention that edits can reach."""
-    return load_model(setting, attn_implementation=register_intervenable_attention())
+def require_editable(loaded: LoadedModel) -> None:
+    """Raise NotEditableError unless ``loaded`` runs the editable attention (see lessonkit.model.load_model)."""
+    implementation = getattr(getattr(loaded.model, "config", None), "_attn_implementation", None)
+    if implementation != EDITABLE_IMPLEMENTATION:
+        raise NotEditableError(
+            f"This model runs {implementation!r} attention, which attention edits cannot reach (they "
+            f"would silently change nothing). Load it with lessonkit.model.load_model."
+        )
 
 
 @contextmanager
-def editing_attention(edit: AttentionEdit | None) -> Iterator[None]:
-    """Apply ``edit`` to every layer's attention weights for forwards run inside the block."""
+def editing_attention(loaded: LoadedModel, edit: AttentionEdit | None) -> Iterator[None]:
+    """Apply ``edit`` to every layer's attention weights for forwards of ``loaded`` run inside the block."""
+    require_editable(loaded)
     token = _current_edit.set(edit)
     try:
         yield
@@ -76,18 +88,5 @@ def ablate_heads(heads: Iterable[tuple[int, int]]) -> AttentionEdit:
         keep = weights.new_ones(weights.shape[1])
         keep[by_layer[layer_index]] = 0.0
         return weights * keep[None, :, None, None]
-
-    return edit
-
-
-def replace_head_weights(layer: int, head: int, new_weights) -> AttentionEdit:
-    """An edit that puts ``new_weights`` (q x k, or batch x q x k) in place of one head's map."""
-
-    def edit(layer_index, weights):
-        if layer_index != layer:
-            return weights
-        weights = weights.clone()
-        weights[:, head] = new_weights
-        return weights
 
     return edit

@@ -11,6 +11,7 @@ import importlib.util
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -53,8 +54,8 @@ class ModelFacts:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    tokenizer: object
-    model: object  # a transformers PreTrainedModel (base encoder, eager attention, eval mode)
+    tokenizer: Any  # a transformers tokenizer (fast)
+    model: Any  # a transformers PreTrainedModel (base encoder, editable attention, eval mode)
     facts: ModelFacts
 
 
@@ -100,8 +101,16 @@ def resolve_model_source(setting: str | None) -> tuple[str, str, bool]:
     return setting, setting, False
 
 
-def load_model(setting: str | None = None, attn_implementation: str = "eager") -> LoadedModel:
-    """Load tokenizer and base encoder (eval mode, safetensors only) for a setting (None = default)."""
+def load_model(setting: str | None = None) -> LoadedModel:
+    """Load tokenizer and base encoder (eval mode, safetensors only) for a setting (None = default).
+
+    The one copy the app needs: its attention is the editable implementation of
+    lessonkit.intervention, which computes exactly what eager attention computes and also lets
+    the lesson permute, replace or ablate heads (transformers 5 ignores ``head_mask``).
+    """
+    from lessonkit.intervention import register_editable_attention
+
+    attn_implementation = register_editable_attention()
     source, name, is_local = resolve_model_source(model_setting(setting))
     if is_local:
         # The default and local folders must never reach for a hub.

@@ -239,7 +239,7 @@ def adversarial_attention(
 def transformer_probe(loaded, head, encoded, layer: int, heads: list[int]) -> tuple[AttentionProbe, np.ndarray]:
     """Probe over the chosen heads of one layer of the MiniLM classifier, for one sentence.
 
-    ``loaded`` must be the intervenable model (lessonkit.intervention). The perturbed "attention" is
+    ``loaded`` must run the editable attention (lessonkit.model.load_model; checked). The perturbed "attention" is
     every query row of each chosen head: R = len(heads) * T rows over T keys. The hidden state entering
     ``layer`` is computed once; each batch of K alternative attentions re-runs only layers ``layer``..last.
     Returns (probe, received: T = attention each token receives, averaged over the chosen rows).
@@ -270,7 +270,7 @@ def transformer_probe(loaded, head, encoded, layer: int, heads: list[int]) -> tu
             return weights
 
         x = hidden_in.expand(k, -1, -1)
-        with editing_attention(edit):
+        with editing_attention(loaded, edit):
             for block in blocks:
                 x = block(x)
                 x = x[0] if isinstance(x, tuple) else x

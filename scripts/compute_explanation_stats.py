@@ -29,13 +29,13 @@ def compute(bilstm_n: int, transformer_n: int, progress=None) -> dict:
 
     from lessonkit import bilstm_classifier as bc
     from lessonkit import feature_importance as fi
-    from lessonkit.intervention import load_intervenable_model
+    from lessonkit.model import load_model
     from lessonkit.sentiment_data import load_sentiment_split
     from lessonkit.transformer_classifier import load_head
 
     torch.manual_seed(0)
     split = load_sentiment_split()
-    loaded = load_intervenable_model()
+    loaded = load_model()
     main_model, main_info = bc.load_bilstm(loaded, bc.MAIN_FILE)
     seed2_model, seed2_info = bc.load_bilstm(loaded, bc.SEED2_FILE)
     _, uniform_info = bc.load_bilstm(loaded, bc.UNIFORM_FILE)

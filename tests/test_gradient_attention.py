@@ -17,7 +17,7 @@ from lessonkit.gradient_attention import (
     head_scores,
     spearman,
 )
-from lessonkit.intervention import ablate_heads, editing_attention, register_intervenable_attention
+from lessonkit.intervention import ablate_heads, editing_attention, register_editable_attention
 from lessonkit.model import LoadedModel
 from lessonkit.transformer_classifier import SentimentHead, classifier_forward
 
@@ -32,7 +32,7 @@ def toy():
         max_position_embeddings=16,
     )
     torch.manual_seed(0)
-    model = BertModel._from_config(config, attn_implementation=register_intervenable_attention(), add_pooling_layer=False)
+    model = BertModel._from_config(config, attn_implementation=register_editable_attention(), add_pooling_layer=False)
     model = model.double().eval()
     generator = torch.Generator().manual_seed(1)
     head = SentimentHead(
@@ -49,7 +49,7 @@ def toy():
 
 
 def _loss(loaded, head, encoded, target, edit=None):
-    with torch.no_grad(), editing_attention(edit):
+    with torch.no_grad(), editing_attention(loaded, edit):
         logits, _ = classifier_forward(loaded, head, encoded)
         return float(torch.nn.functional.cross_entropy(logits, torch.tensor([target])))
 
@@ -135,9 +135,9 @@ def test_no_ablation_changes_nothing_and_ablation_changes_only_later_layers(toy)
     model = loaded.model
     with torch.no_grad():
         plain = model(**encoded, output_hidden_states=True).hidden_states
-        with editing_attention(ablate_heads([])):
+        with editing_attention(loaded, ablate_heads([])):
             empty = model(**encoded, output_hidden_states=True).hidden_states
-        with editing_attention(ablate_heads([(1, 0)])):
+        with editing_attention(loaded, ablate_heads([(1, 0)])):
             ablated = model(**encoded, output_hidden_states=True).hidden_states
     for a, b in zip(plain, empty):
         assert torch.equal(a, b)
@@ -161,9 +161,9 @@ def test_batched_ablation_equals_one_head_at_a_time(toy):
 
 @pytest.fixture(scope="module")
 def minilm_classifier():
-    from lessonkit.intervention import load_intervenable_model
+    from lessonkit.model import load_model
 
-    loaded = load_intervenable_model()
+    loaded = load_model()
     generator = torch.Generator().manual_seed(3)
     d_model = loaded.facts.d_model
     head = SentimentHead(torch.randn(2, d_model, generator=generator) * 0.5, torch.zeros(2), {})

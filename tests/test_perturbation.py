@@ -149,10 +149,10 @@ def test_bilstm_adversary_within_tolerance_and_beyond_random_restart(bilstm, loa
 
 
 def test_transformer_probe_reproduces_classifier_and_permutes(loaded_model):
-    from lessonkit.intervention import load_intervenable_model
+    from lessonkit.model import load_model
     from lessonkit.transformer_classifier import classifier_forward, load_head
 
-    loaded = load_intervenable_model()
+    loaded = load_model()
     head = load_head()
     encoded = loaded.tokenizer("what a lovely sunny day", return_tensors="pt")
     with torch.no_grad():
@@ -179,6 +179,6 @@ def test_transformer_probe_reproduces_classifier_and_permutes(loaded_model):
         weights[:, [0, 3, 5]] = new
         return weights
 
-    with torch.no_grad(), editing_attention(edit):
+    with torch.no_grad(), editing_attention(loaded, edit):
         logits, _ = classifier_forward(loaded, head, encoded)
     assert probe.predict(perm[None])[0] == pytest.approx(float(torch.softmax(logits, -1)[0, 1]), abs=1e-5)
