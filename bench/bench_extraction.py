@@ -11,7 +11,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import torch  # noqa: E402
 
 from bench.common import median_seconds, sentence_of_tokens  # noqa: E402
-from lessonkit.attention import extract_attention  # noqa: E402
+from lessonkit.analysis import analyse_sentence  # noqa: E402
 from lessonkit.model import load_model  # noqa: E402
 
 
@@ -30,7 +30,7 @@ def main() -> None:
                 loaded.model(**encoded, output_attentions=True)
 
         forward_s = median_seconds(forward, repeats=9)
-        extraction_s = median_seconds(lambda: extract_attention(loaded, text), repeats=9)
+        extraction_s = median_seconds(lambda: analyse_sentence(loaded, text), repeats=9)
         print(f"{n_tokens:>6} {forward_s * 1e3:>13.1f} {extraction_s * 1e3:>16.1f} {extraction_s / forward_s:>21.2f}")
 
 

@@ -3,7 +3,7 @@
 Run: .venv/bin/python -m bench.bench_heads   (HF_HUB_OFFLINE=1; about a minute on 2 cores)
 
 For sentences of n = 16, 64, 256 WordPiece tokens:
-- one forward pass with all attention maps (extract_attention), the floor;
+- one forward pass with all attention maps (analyse_sentence), the floor;
 - the head finder's full scores (token kinds, 7 pattern scores for all 72 heads, ranking rows);
 - word merging of all 72 maps;
 - what the browser receives per view, converted as st.altair_chart does (spec JSON + Arrow
@@ -54,7 +54,7 @@ def text_of_tokens(tokenizer, n: int) -> str:
 
 
 def main() -> None:
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
     from lessonkit.head_patterns import head_label, pattern_scores, ranking_rows, token_kinds
     from lessonkit.model import load_model
     from lessonkit.word_level import merge_attention, word_groups
@@ -62,7 +62,7 @@ def main() -> None:
 
     loaded = load_model()
     for _ in range(3):  # the first forwards are slow
-        extract_attention(loaded, PASSAGE)
+        analyse_sentence(loaded, PASSAGE)
     print(f"model: {loaded.facts.name}, {loaded.facts.n_layers} layers x {loaded.facts.n_heads} heads; medians\n")
     header = (
         f"{'n':>4} {'forward':>9} {'finder':>9} {'finder/fwd':>10} {'words':>8} "
@@ -72,9 +72,9 @@ def main() -> None:
     rows = []
     for n in (16, 64, 256):
         text = text_of_tokens(loaded.tokenizer, n)
-        sentence = extract_attention(loaded, text)
+        sentence = analyse_sentence(loaded, text)
         repeats = 7 if n < 256 else 5
-        forward = _median(lambda: extract_attention(loaded, text), repeats)
+        forward = _median(lambda: analyse_sentence(loaded, text), repeats)
 
         def finder():
             scores = pattern_scores(sentence.attn, token_kinds(sentence.tokens))
@@ -124,7 +124,7 @@ def main() -> None:
     print("   on a change without running the model: the spec is what the browser receives per view.)")
 
     text16 = text_of_tokens(loaded.tokenizer, 16)
-    sentence16 = extract_attention(loaded, text16)
+    sentence16 = analyse_sentence(loaded, text16)
     chart = head_view_chart(sentence16.attn[2, :1], sentence16.tokens, ["L3-H1"])
     chart_png(chart)  # first call starts the renderer
     png = _median(lambda: chart_png(chart), 3)

@@ -1,13 +1,16 @@
-"""Turning a sentence into tokens and the model's attention maps.
+"""The one forward pass over a sentence, and the one result object every page indexes into.
 
-``attn`` has shape layers x heads x q x k: entry [l, h, i, j] is how much query position i
-of head h in layer l attends to key position j. Each row (fixed l, h, i) sums to 1.
+Like TransformerLens's activation cache: ``result.attn[layer, head]`` is a query x key map
+(entry [i, j] is how much query position i attends to key position j; each row sums to 1),
+``result.hidden_states[l]`` is the input of layer l (the last entry is the encoder's output),
+and ``result.tokens`` labels the positions.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import numpy as np
+from jaxtyping import Float
 
 from lessonkit.model import LoadedModel
 
@@ -19,21 +22,26 @@ class InputError(ValueError):
 
 
 @dataclass(frozen=True)
-class SentenceAttention:
+class SentenceAnalysis:
     text: str
     text_pair: str | None
     tokens: list[str]
     token_ids: list[int]
     word_ids: list[int | None]  # which word each token belongs to (None for special tokens)
     segment_ids: list[int]  # 0 for the first sentence, 1 for the second of a pair
-    attn: np.ndarray  # layers x heads x q x k, float32
-    hidden_states: np.ndarray  # (layers + 1) x seq x d_model: input of layer l is hidden_states[l]
+    attn: Float[np.ndarray, "layers heads query key"]  # float32
+    hidden_states: Float[np.ndarray, "layers_plus_1 seq d_model"]  # input of layer l is hidden_states[l]
     truncated: bool
     n_tokens_before_truncation: int
 
     @property
     def n_tokens(self) -> int:
         return len(self.tokens)
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays (what a byte-bounded cache counts)."""
+        return int(self.attn.nbytes + self.hidden_states.nbytes)
 
 
 def check_text(text: str | None, what: str = "sentence") -> str:
@@ -61,7 +69,7 @@ def tokenize(loaded: LoadedModel, text: str, text_pair: str | None = None) -> tu
     return encoded, True, n_full
 
 
-def extract_attention(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAttention:
+def analyse_sentence(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAnalysis:
     """One forward pass: tokens, every layer's and head's attention map, and hidden states."""
     import torch
 
@@ -76,7 +84,7 @@ def extract_attention(loaded: LoadedModel, text: str, text_pair: str | None = No
     segments = encoded["token_type_ids"][0].tolist() if "token_type_ids" in encoded else _segments_from_sep(
         loaded, ids
     )
-    return SentenceAttention(
+    return SentenceAnalysis(
         text=text,
         text_pair=text_pair,
         tokens=loaded.tokenizer.convert_ids_to_tokens(ids),

@@ -38,7 +38,7 @@ class GradientResult:
 
 def encode_text(loaded: LoadedModel, text: str) -> tuple[dict, list[str], bool]:
     """(encoded batch of one, tokens, truncated) for a checked text; raises InputError on bad text."""
-    from lessonkit.attention import check_text, tokenize
+    from lessonkit.analysis import check_text, tokenize
 
     encoded, truncated, _ = tokenize(loaded, check_text(text))
     tokens = loaded.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())

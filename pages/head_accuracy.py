@@ -44,9 +44,9 @@ facts = loaded.facts
 
 def word_map(text: str):
     """(word_attn: layers x heads x words x words, labels, special) for one sentence."""
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
-    sentence = extract_attention(loaded, text)
+    sentence = analyse_sentence(loaded, text)
     groups = word_groups(sentence.word_ids, sentence.segment_ids)
     special = np.array([sentence.word_ids[g[0]] is None for g in groups], dtype=bool)
     return merge_attention(sentence.attn, groups), word_labels(sentence.tokens, groups), special

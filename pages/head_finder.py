@@ -47,12 +47,12 @@ scores = scores_for(loaded, sentence, words)
 # --- which heads do what, on this sentence and over the probe library
 @st.cache_data(max_entries=4, show_spinner="Scoring every head on the probe library…")
 def library_scores(_loaded, model_source: str) -> dict[str, np.ndarray]:
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
     from lessonkit.head_patterns import pattern_scores, token_kinds
 
     per_sentence = []
     for probe in load_probes():
-        s = extract_attention(_loaded, probe.text, probe.text_pair)
+        s = analyse_sentence(_loaded, probe.text, probe.text_pair)
         per_sentence.append(pattern_scores(s.attn, token_kinds(s.tokens)))
     return average_scores(per_sentence)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lessonkit.attention import InputError, check_text
+from lessonkit.analysis import InputError, check_text
 from lessonkit.sentiment_data import LABELS
 from ui.app_guard import require_app_navigation
 from ui.check_yourself import check_yourself

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from lessonkit.attention import MAX_INPUT_CHARACTERS, InputError, extract_attention
+from lessonkit.analysis import MAX_INPUT_CHARACTERS, InputError, analyse_sentence
 from lessonkit.formula import recompute_head, recomputation_errors
 
 SENTENCES = [
@@ -16,7 +16,7 @@ SENTENCES = [
 
 @pytest.mark.parametrize("sentence", SENTENCES)
 def test_by_hand_recomputation_matches_every_head(loaded_model, sentence):
-    result = extract_attention(loaded_model, sentence)
+    result = analyse_sentence(loaded_model, sentence)
     errors = recomputation_errors(loaded_model, result.hidden_states, result.attn)
     assert errors.shape == (6, 12)
     assert errors.max() < 1e-5
@@ -24,7 +24,7 @@ def test_by_hand_recomputation_matches_every_head(loaded_model, sentence):
 
 def test_hand_recomputation_from_raw_state_dict(loaded_model):
     """An independent path: slice the raw state dict by hand, in torch float64."""
-    result = extract_attention(loaded_model, SENTENCES[2])
+    result = analyse_sentence(loaded_model, SENTENCES[2])
     state = loaded_model.model.state_dict()
     layer, head, d_k = 4, 7, 32
     x = torch.tensor(result.hidden_states[layer], dtype=torch.float64)
@@ -39,7 +39,7 @@ def test_hand_recomputation_from_raw_state_dict(loaded_model):
 
 
 def test_shapes_tokens_and_rows_on_the_simplex(loaded_model):
-    result = extract_attention(loaded_model, SENTENCES[0])
+    result = analyse_sentence(loaded_model, SENTENCES[0])
     tokens = loaded_model.tokenizer.tokenize(SENTENCES[0])
     assert result.tokens == ["[CLS]", *tokens, "[SEP]"]
     n = len(tokens) + 2
@@ -55,14 +55,14 @@ def test_attention_equals_a_direct_forward(loaded_model):
     encoded = loaded_model.tokenizer(SENTENCES[1], return_tensors="pt")
     with torch.no_grad():
         outputs = loaded_model.model(**encoded, output_attentions=True)
-    result = extract_attention(loaded_model, SENTENCES[1])
+    result = analyse_sentence(loaded_model, SENTENCES[1])
     for layer, layer_attention in enumerate(outputs.attentions):
         np.testing.assert_array_equal(result.attn[layer], layer_attention[0].numpy())
 
 
 def test_long_input_is_truncated_with_a_flag(loaded_model):
     text = "attention " * 700
-    result = extract_attention(loaded_model, text)
+    result = analyse_sentence(loaded_model, text)
     assert result.truncated
     assert result.n_tokens == 512
     assert result.n_tokens_before_truncation == 702
@@ -73,22 +73,22 @@ def test_long_input_is_truncated_with_a_flag(loaded_model):
 @pytest.mark.parametrize("text", ["", "   \n\t ", None])
 def test_empty_input_is_refused_clearly(loaded_model, text):
     with pytest.raises(InputError, match="empty"):
-        extract_attention(loaded_model, text)
+        analyse_sentence(loaded_model, text)
 
 
 def test_oversized_input_is_refused_before_tokenizing(loaded_model):
     with pytest.raises(InputError, match="characters"):
-        extract_attention(loaded_model, "a" * (MAX_INPUT_CHARACTERS + 1))
+        analyse_sentence(loaded_model, "a" * (MAX_INPUT_CHARACTERS + 1))
 
 
 def test_html_and_emoji_are_just_text(loaded_model):
-    result = extract_attention(loaded_model, '<script>alert("x")</script> & 😀 fine')
+    result = analyse_sentence(loaded_model, '<script>alert("x")</script> & 😀 fine')
     assert "<" in result.tokens and "script" in result.tokens
     assert "[UNK]" in result.tokens  # the emoji is outside the uncased WordPiece vocabulary
 
 
 def test_sentence_pair_segments(loaded_model):
-    result = extract_attention(loaded_model, "The cat sat.", "It was tired.")
+    result = analyse_sentence(loaded_model, "The cat sat.", "It was tired.")
     first_sep = result.tokens.index("[SEP]")
     assert result.segment_ids == [0] * (first_sep + 1) + [1] * (result.n_tokens - first_sep - 1)
     assert result.tokens.count("[SEP]") == 2

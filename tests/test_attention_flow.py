@@ -12,9 +12,9 @@ from lessonkit.rollout import fuse_heads, residual_matrices
 
 @pytest.fixture(scope="module")
 def minilm_attention(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
-    return extract_attention(loaded_model, "The film was dull.").attn  # layers x heads x q x k
+    return analyse_sentence(loaded_model, "The film was dull.").attn  # layers x heads x q x k
 
 
 def _per_layer(rng, layers, heads, n, sharpness=2.0):

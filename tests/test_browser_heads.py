@@ -99,9 +99,9 @@ def test_script_typed_into_the_sentence_is_drawn_as_text(streamlit_server, brows
 
 
 def test_picking_a_row_of_the_head_finder_ranking_opens_that_head(streamlit_server, browser_page, loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
-    attn = extract_attention(loaded_model, SENTENCE).attn
+    attn = analyse_sentence(loaded_model, SENTENCE).attn
     n = attn.shape[-1]
     previous = [[sum(attn[l, h, i, i - 1] for i in range(1, n)) for h in range(12)] for l in range(6)]
     best_layer, best_head = max(((l, h) for l in range(6) for h in range(12)), key=lambda lh: previous[lh[0]][lh[1]])
@@ -131,7 +131,7 @@ RULE_OPACITIES = """() => [...document.querySelectorAll(
 
 
 def test_hovering_a_token_keeps_only_its_lines(streamlit_server, browser_page, loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     page = browser_page.page
     page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=2&head=9&view=lines")
@@ -143,17 +143,17 @@ def test_hovering_a_token_keeps_only_its_lines(streamlit_server, browser_page, l
     shown_before = sum(o > 0.05 for o in before)
     query_labels = chart.locator("svg.marks g.mark-text").first.locator("text")
     position = 3
-    assert query_labels.nth(position).text_content() == extract_attention(loaded_model, SENTENCE).tokens[position]
+    assert query_labels.nth(position).text_content() == analyse_sentence(loaded_model, SENTENCE).tokens[position]
     query_labels.nth(position).hover()
     page.wait_for_timeout(800)
     after = page.evaluate(RULE_OPACITIES)
     shown_after = sum(o > 0.05 for o in after)
     # lines the chart draws for that token: its keys above the 0.05 threshold, at most 8 (the defaults)
-    attn = extract_attention(loaded_model, SENTENCE).attn[1, 8, position]
+    attn = analyse_sentence(loaded_model, SENTENCE).attn[1, 8, position]
     expected = min(8, int((attn >= 0.05).sum()))
     assert shown_after == expected and shown_before > shown_after
     # the key side: hovering a token on the right keeps the lines arriving at it
-    full = extract_attention(loaded_model, SENTENCE).attn[1, 8]
+    full = analyse_sentence(loaded_model, SENTENCE).attn[1, 8]
     key = 0
     arriving = sum(
         1 for i in range(full.shape[0]) if full[i, key] >= 0.05 and key in np.argsort(-full[i])[:8]

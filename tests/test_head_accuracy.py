@@ -110,12 +110,12 @@ def test_data_sets_are_big_enough_and_consistent(loaded_model):
 
 def test_real_model_matches_an_independent_token_loop(loaded_model):
     """On items whose nouns and pronoun are single tokens, redo the count from raw token maps."""
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     items = [i for i in load_coreference_items() if i.pair in (0, 1, 4, 11)]  # trophy, animal, fish, cat
     word_maps, right = [], np.zeros((6, 12))
     for item in items:
-        s = extract_attention(loaded_model, item.text)
+        s = analyse_sentence(loaded_model, item.text)
         groups = word_groups(s.word_ids, s.segment_ids)
         word_maps.append((merge_attention(s.attn, groups), word_labels(s.tokens, groups)))
         # independent: positions straight from the token list

@@ -55,20 +55,20 @@ def explorer(**params) -> AppTest:
 
 @pytest.fixture
 def count_model_calls(monkeypatch):
-    """Counts calls of the model (extract_attention as used by ui.state), with an empty cache."""
+    """Counts calls of the model (analyse_sentence as used by ui.state), with an empty cache."""
     import streamlit as st
 
     import ui.state
 
     calls = []
-    real = ui.state.extract_attention
+    real = ui.state.analyse_sentence
 
     def counting(*args, **kwargs):
         calls.append(args[1:])
         return real(*args, **kwargs)
 
     st.cache_data.clear()
-    monkeypatch.setattr(ui.state, "extract_attention", counting)
+    monkeypatch.setattr(ui.state, "analyse_sentence", counting)
     yield calls
     st.cache_data.clear()
 
@@ -93,12 +93,12 @@ def test_changing_layer_head_view_and_words_never_reruns_the_model(count_model_c
 
 
 def test_head_lines_show_the_models_strongest_link_per_token(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     at = explorer(text=SHORT, layer="2", head="9", view="lines")
     no_exceptions(at)
     (spec,) = charts(at)
-    attn = extract_attention(loaded_model, SHORT).attn[1, 8]  # layer 2, head 9 (1-indexed)
+    attn = analyse_sentence(loaded_model, SHORT).attn[1, 8]  # layer 2, head 9 (1-indexed)
     lines = [row for row in rows_of(spec) if "w" in row]
     assert lines
     best = {}
@@ -145,11 +145,11 @@ def test_deep_link_restores_the_view_and_the_url_follows_changes():
 
 
 def test_heatmap_cells_are_the_models_weights(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     at = explorer(text=SHORT, layer="1", head="3", view="heatmap")
     (spec,) = charts(at)
-    sentence = extract_attention(loaded_model, SHORT)
+    sentence = analyse_sentence(loaded_model, SHORT)
     n = sentence.n_tokens
     cells = {(row["query"], row["key"]): row["w"] for row in rows_of(spec) if "query" in row}
     assert len(cells) == n * n
@@ -206,7 +206,7 @@ def test_compare_view_fills_in_the_winograd_twin():
 
 
 def test_head_finder_names_the_previous_token_head(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     text = "The animal didn't cross the street because it was too tired."
     at = AppTest.from_file(FINDER, default_timeout=180)
@@ -214,7 +214,7 @@ def test_head_finder_names_the_previous_token_head(loaded_model):
     at.run()
     no_exceptions(at)
     summary = at.dataframe[0].value
-    attn = extract_attention(loaded_model, text).attn
+    attn = analyse_sentence(loaded_model, text).attn
     n = attn.shape[-1]
     # independent: average weight on the previous token, head by head, in a plain loop
     prev = np.array([[sum(attn[l, h, i, i - 1] for i in range(1, n)) / (n - 1) for h in range(12)] for l in range(6)])

@@ -87,13 +87,13 @@ def test_options_hold_the_best_head_and_three_clearly_weaker_ones():
 
 @pytest.fixture(scope="module")
 def model_attention(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     loaded = loaded_model
     raw = tomllib.loads((ROOT / "quizzes" / "section_2_heads.toml").read_text(encoding="utf-8"))
     live = [q for q in raw["questions"] if q["type"] == "live"]
     assert len(live) >= 2
-    return loaded, {q["id"]: (q, extract_attention(loaded, q["params"]["sentence"])) for q in live}
+    return loaded, {q["id"]: (q, analyse_sentence(loaded, q["params"]["sentence"])) for q in live}
 
 
 def test_live_questions_of_the_bank_agree_with_the_loop_on_the_real_model(model_attention):

@@ -26,14 +26,14 @@ def raw_questions() -> list[dict]:
 
 @pytest.fixture(scope="module")
 def live_answers(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
     loaded = loaded_model
     answers = {}
     for question in raw_questions():
         if question["type"] != "live":
             continue
-        result = extract_attention(loaded, question["params"]["sentence"])
+        result = analyse_sentence(loaded, question["params"]["sentence"])
         if question["generator"] == "positional_head":
             layer, head = loop_positional_best(result.attn, question["params"].get("offset", -1))
         else:

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from lessonkit.attention import extract_attention
+from lessonkit.analysis import analyse_sentence
 from lessonkit.attention_flow import attention_flow, normalise_rows
 from lessonkit.rollout import attention_rollout, fuse_heads, residual_matrices
 
@@ -57,7 +57,7 @@ def test_rollout_flow_page_shows_the_lesson_numbers(loaded_model):
     _every_chart_has_tooltips(at)
     text = at.text_input(key="rf_text").value
     # the row bars: raw, rollout and normalised flow of [CLS] after the last layer, against our own computation
-    attn = extract_attention(loaded_model, text).attn
+    attn = analyse_sentence(loaded_model, text).attn
     expected_rollout = attention_rollout(attn)[-1, 0]
     expected_flow = normalise_rows(attention_flow(residual_matrices(fuse_heads(attn)), [0]))[0]
     _, rows = _chart_rows(at, "gets its information")

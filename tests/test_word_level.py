@@ -55,9 +55,9 @@ def test_bad_groups_are_refused():
 
 
 def test_real_sentence_rows_sum_to_one(loaded_model):
-    from lessonkit.attention import extract_attention
+    from lessonkit.analysis import analyse_sentence
 
-    s = extract_attention(loaded_model, "Unbelievably, the footballers' celebrations continued.")
+    s = analyse_sentence(loaded_model, "Unbelievably, the footballers' celebrations continued.")
     groups = word_groups(s.word_ids, s.segment_ids)
     assert len(groups) < s.n_tokens  # some words were split into pieces
     merged = merge_attention(s.attn, groups)

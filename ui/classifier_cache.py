@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from lessonkit.attention import InputError
+from lessonkit.analysis import InputError
 from lessonkit.gradient_attention import GradientResult, ablation_loss_changes, attention_gradients, encode_text
 from lessonkit.model import LoadedModel
 from lessonkit.transformer_classifier import HEAD_FILE, ClassifierMissingError, SentimentHead, load_head

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import streamlit as st
 
-from lessonkit.attention import SentenceAttention
+from lessonkit.analysis import SentenceAnalysis
 from lessonkit.head_patterns import pattern_scores, token_kinds
 from lessonkit.model import LoadedModel
 from lessonkit.probes import find_twin, load_probes
@@ -121,13 +121,13 @@ class Maps:
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def _cached_word_maps(_sentence: SentenceAttention, model_source: str, text: str, pair: str | None) -> Maps:
+def _cached_word_maps(_sentence: SentenceAnalysis, model_source: str, text: str, pair: str | None) -> Maps:
     groups = word_groups(_sentence.word_ids, _sentence.segment_ids)
     special = np.array([_sentence.word_ids[g[0]] is None for g in groups], dtype=bool)
     return Maps(merge_attention(_sentence.attn, groups), word_labels(_sentence.tokens, groups), special, True)
 
 
-def maps_for(loaded: LoadedModel, sentence: SentenceAttention, words: bool) -> Maps:
+def maps_for(loaded: LoadedModel, sentence: SentenceAnalysis, words: bool) -> Maps:
     """Token-level maps as they are (no copy); word-level ones merged once per sentence (cached)."""
     if not words:
         special = np.array([w is None for w in sentence.word_ids], dtype=bool)
@@ -140,13 +140,13 @@ def _cached_scores(_maps: Maps, model_source: str, text: str, pair: str | None, 
     return pattern_scores(_maps.attn, token_kinds(_maps.labels))
 
 
-def scores_for(loaded: LoadedModel, sentence: SentenceAttention, words: bool) -> dict[str, np.ndarray]:
+def scores_for(loaded: LoadedModel, sentence: SentenceAnalysis, words: bool) -> dict[str, np.ndarray]:
     """Pattern scores (lessonkit.head_patterns) for every head of this sentence, cached per text."""
     maps = maps_for(loaded, sentence, words)
     return _cached_scores(maps, loaded.facts.source, sentence.text, sentence.text_pair, words)
 
 
-def attention_or_message(loaded: LoadedModel, text: str, pair: str | None) -> SentenceAttention | None:
+def attention_or_message(loaded: LoadedModel, text: str, pair: str | None) -> SentenceAnalysis | None:
     """sentence_attention (cached; shows messages for refused input) guarded against surprises."""
     try:
         return sentence_attention(loaded, text, pair)

@@ -10,7 +10,7 @@ import os
 
 import streamlit as st
 
-from lessonkit.attention import InputError, SentenceAttention, extract_attention
+from lessonkit.analysis import InputError, SentenceAnalysis, analyse_sentence
 from lessonkit.intervention import load_intervenable_model
 from lessonkit.model import MODEL_SETTING_ENV, LoadedModel, ModelLoadError, load_model
 
@@ -60,11 +60,11 @@ def get_intervenable_model() -> LoadedModel | None:
 
 
 @st.cache_data(max_entries=128, show_spinner="Running the model on your sentence…")
-def _cached_attention(_loaded: LoadedModel, model_source: str, text: str, text_pair: str | None) -> SentenceAttention:
-    return extract_attention(_loaded, text, text_pair)
+def _cached_attention(_loaded: LoadedModel, model_source: str, text: str, text_pair: str | None) -> SentenceAnalysis:
+    return analyse_sentence(_loaded, text, text_pair)
 
 
-def sentence_attention(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAttention | None:
+def sentence_attention(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAnalysis | None:
     """Attention for a sentence (cached), or None after showing why the input was refused.
 
     Shows a warning when the text was cut to the model's maximum length.
