@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.instructor_widgets import instructor_page_enabled
 from ui.sidebar import show_sidebar
 
 st.set_page_config(page_title="Attention, visualized", page_icon="🔍", layout="wide")
@@ -30,10 +31,13 @@ LESSON_PAGES = {
     "Check yourself": [
         lesson_page("quiz", "Final quiz", "🎓"),
     ],
-    "For instructors": [
-        lesson_page("instructor", "Instructor view", "🧑‍🏫"),
-    ],
 }
+# The instructor page is in the navigation only when a password is configured; without one it stays
+# reachable by its URL (where it says how to switch it on) but is not offered to students.
+if instructor_page_enabled():
+    LESSON_PAGES["For instructors"] = [lesson_page("instructor", "Instructor view", "🧑‍🏫")]
+else:
+    LESSON_PAGES["Check yourself"].append(lesson_page("instructor", "Instructor view", "🧑‍🏫", visibility="hidden"))
 
 navigation = st.navigation(LESSON_PAGES)
 # Before the page: pages stop early on bad input (st.stop), and nothing drawn after a stop is shown.

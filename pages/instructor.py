@@ -1,34 +1,22 @@
-"""Instructor view of class mode: who took the quiz, per-question correctness, common wrong answers, CSV."""
-import hashlib
-import hmac
-
+"""Instructor view: run a live poll, and follow the class's quiz answers (refreshed automatically)."""
 import altair as alt
 import streamlit as st
 
-from lessonkit import submissions
-from ui.quiz_widgets import get_bank, submissions_engine
+from lessonkit import polls, submissions
+from lessonkit.csv_export import to_safe_csv
+from ui import instructor_widgets as iw
 from ui.app_guard import require_app_navigation
+from ui.quiz_widgets import concrete, get_bank, submissions_engine
 
 require_app_navigation()
 
-AUTH_KEY = "instructor_authorised"
+POLL_REFRESH_SECONDS = 2
+ANSWERS_REFRESH_SECONDS = 10
+OPEN_MESSAGE_KEY = "instructor_poll_message"  # (kind, text) after opening a poll, shown once
 
 st.title("🧑‍🏫 Instructor view")
 
-
-def configured_password() -> str | None:
-    try:
-        value = st.secrets.get("instructor_password")
-    except Exception:  # no secrets file at all
-        return None
-    return str(value) if value else None
-
-
-def fingerprint(password: str) -> str:
-    return hashlib.sha256(password.encode("utf-8")).hexdigest()
-
-
-password = configured_password()
+password = iw.configured_password()
 if password is None:
     st.info(
         "The instructor view is switched off because no password is set. Add a line "
@@ -38,89 +26,197 @@ if password is None:
     )
     st.stop()
 
-if st.session_state.get(AUTH_KEY) != fingerprint(password):
-    st.write("This page shows the class's quiz answers. Enter the instructor password to open it.")
-    entered = st.text_input("Instructor password", type="password", key="instructor-password")
-    if st.button("Open", key="instructor-open"):
-        if hmac.compare_digest(entered.encode("utf-8"), password.encode("utf-8")):
-            st.session_state[AUTH_KEY] = fingerprint(password)
-            st.session_state.pop("instructor-password", None)
-            st.rerun()
-        st.error("That password is not right.", icon="🚫")
+if not iw.password_gate(password):
     st.stop()
 
-if st.button("🔒 Lock this page", key="instructor-lock"):
-    st.session_state.pop(AUTH_KEY, None)
-    st.rerun()
+controls = st.columns([1, 1, 4])
+controls[0].button("🔒 Lock this page", key="instructor-lock", on_click=iw.lock_page)
+auto_refresh = controls[1].toggle("Auto-refresh", value=True, key="instructor-auto-refresh",
+                                  help="Re-read polls and answers every few seconds.")
 
 bank = get_bank()
-prompts = {question.id: question.prompt for question in bank.questions}
-order = [question.id for question in bank.questions]
-
-try:
-    answers = submissions.fetch_answers(submissions_engine())
-except Exception as error:  # unreachable database, wrong url, missing driver
-    st.error(f"The submissions database could not be read: {type(error).__name__}. Check "
-             "`[connections.submissions]` in .streamlit/secrets.toml.", icon="🚫")
+numbers = iw.question_numbers(bank)
+engine = iw.safe_call("connect to the class database", submissions_engine)
+if engine is None:
+    st.caption("Check `[connections.submissions]` in .streamlit/secrets.toml.")
     st.stop()
 
-counts = submissions.class_counts(answers)
-columns = st.columns(3)
-columns[0].metric("Quiz attempts", counts["attempts"])
-columns[1].metric("Display names", counts["names"])
-columns[2].metric("Answers stored", counts["answers"])
-st.button("🔄 Refresh", key="instructor-refresh")
 
-if answers.empty:
-    st.info("No answers yet. They appear here as students send them from the quiz page.", icon="📭")
-    st.stop()
+# --------------------------------------------------------------------------- live poll
 
-st.subheader("How often each question was answered right")
-st.caption("First answers only: a student's retries are not sent to the class.")
-table = submissions.per_question(answers, order=order)
-table["prompt"] = table["question_id"].map(lambda q: prompts.get(q, "(no longer in the bank)"))
-table["percent_correct"] = (100 * table["share_correct"]).round(1)
-chart = (
-    alt.Chart(table)
-    .mark_bar()
-    .encode(
-        x=alt.X("share_correct:Q", title="share answered right", scale=alt.Scale(domain=[0, 1]),
-                axis=alt.Axis(format="%")),
-        y=alt.Y("question_id:N", title="question", sort=list(table["question_id"]),
-                axis=alt.Axis(labelOverlap=False, labelLimit=220)),
-        color=alt.Color("section:O", title="section", scale=alt.Scale(scheme="tableau10")),
-        tooltip=[
-            alt.Tooltip("question_id:N", title="question"),
-            alt.Tooltip("section:O", title="section"),
-            alt.Tooltip("prompt:N", title="prompt"),
-            alt.Tooltip("answered:Q", title="answered"),
-            alt.Tooltip("correct:Q", title="right"),
-            alt.Tooltip("percent_correct:Q", title="% right"),
-        ],
+
+def _change_poll(action, poll_id: str, what: str) -> None:
+    iw.safe_call(what, action, engine, poll_id)
+
+
+def live_poll_panel() -> None:
+    poll = iw.safe_call("read the current poll", polls.current_poll, engine)
+    if poll is None:
+        st.info("No poll is running. Pick a question below and open it to the class; it appears at the top "
+                "of every student's quiz page within a few seconds.", icon="📣")
+        return
+    question = poll.question
+    st.markdown(f"**{question.label}** · {iw.poll_state_words(poll.state)}")
+    st.markdown(question.prompt)
+    result = iw.safe_call("count the answers", polls.distribution, engine, poll)
+    if result is None:
+        return
+    st.metric("Students who answered", result.students)
+    frame = polls.distribution_frame(poll, result)
+    if question.kind == "multiple":
+        st.caption("Students could tick several options; each ticked option counts once per student.")
+    st.altair_chart(iw.option_chart(frame.assign(option=frame["option"].map(iw.short))), width="stretch")
+    table = frame.assign(share=(100 * frame["share"]).round(1))[["option", "count", "share", "right"]]
+    st.dataframe(table.rename(columns={"count": "students", "share": "% of answers", "right": "right answer"}),
+                 hide_index=True, width="stretch", key="instructor-poll-table")
+    buttons = st.columns(4)
+    if poll.state == polls.OPEN:
+        buttons[0].button("⏸️ Close the poll", key="instructor-poll-close", on_click=_change_poll,
+                          args=(polls.close_poll, poll.poll_id, "close the poll"))
+    if poll.state in (polls.OPEN, polls.CLOSED):
+        buttons[1].button("💡 Reveal the answer", key="instructor-poll-reveal", on_click=_change_poll,
+                          args=(polls.reveal_poll, poll.poll_id, "reveal the answer"))
+    buttons[2].button("⏹️ End (take it off screens)", key="instructor-poll-end", on_click=_change_poll,
+                      args=(polls.end_poll, poll.poll_id, "end the poll"))
+    answers = iw.safe_call("read the poll's answers", polls.answers_frame, engine, poll)
+    if answers is not None:
+        buttons[3].download_button("⬇️ This poll's answers (CSV)", data=to_safe_csv(answers),
+                                   file_name=f"poll_{question.label}.csv", mime="text/csv",
+                                   key="instructor-poll-csv")
+
+
+def _open_poll(question_id: str) -> None:
+    """Button callback: open the chosen bank question (live ones built from the model now)."""
+    question = bank.question(question_id)
+    shown = concrete(question) if question is not None else None
+    if shown is None:
+        st.session_state[OPEN_MESSAGE_KEY] = (
+            "error", "That question cannot be asked right now (a live question needs the model).")
+        return
+    try:
+        poll_question = polls.poll_question(shown, iw.question_label(bank, question_id))
+    except ValueError as error:
+        st.session_state[OPEN_MESSAGE_KEY] = ("error", str(error))
+        return
+    if iw.safe_call("open the poll", polls.open_poll, engine, poll_question) is not None:
+        st.session_state[OPEN_MESSAGE_KEY] = ("success", f"{poll_question.label} is open to the class.")
+
+
+def open_poll_form() -> None:
+    choices = [question for question in bank.questions if iw.pollable(question)]
+    if not choices:
+        st.warning("The question bank has no question with options to poll.", icon="⚠️")
+        return
+    labels = {
+        question.id: f"Q{numbers[question.id]} · {'🔴 live · ' if question.is_live else ''}"
+                     f"{iw.short(question.prompt.split('{')[0] if question.is_live else question.prompt)}"
+        for question in choices
+    }
+    chosen = st.selectbox("Question (numbered as on the students' quiz page)", list(labels),
+                          format_func=labels.__getitem__, key="instructor-poll-question")
+    st.button("📣 Open to the class", key="instructor-poll-open", on_click=_open_poll, args=(chosen,),
+              help="Opening a question ends the poll that is running.")
+    message = st.session_state.pop(OPEN_MESSAGE_KEY, None)
+    if message is not None:
+        kind, text = message
+        (st.success if kind == "success" else st.error)(text)
+    st.caption("Numeric questions cannot be polled. Live questions are built from the model when opened.")
+
+
+# --------------------------------------------------------------------------- quiz answers
+
+
+def answers_panel() -> None:
+    answers = iw.safe_call("read the submissions database", submissions.fetch_answers, engine)
+    if answers is None:
+        return
+    counts = submissions.class_counts(answers)
+    columns = st.columns(3)
+    columns[0].metric("Quiz attempts", counts["attempts"])
+    columns[1].metric("Display names", counts["names"])
+    columns[2].metric("Answers stored", counts["answers"])
+    if answers.empty:
+        st.info("No answers yet. They appear here as students send them from the quiz page.", icon="📭")
+        return
+    answers = answers.assign(question=answers["question_id"].map(lambda q: iw.question_label(bank, q)))
+
+    st.subheader("How often each question was answered right")
+    st.caption("First answers only: a student's retries are not sent to the class. Questions are numbered "
+               "as on the quiz page.")
+    table = submissions.per_question(answers, order=list(numbers))
+    table["question"] = table["question_id"].map(lambda q: iw.question_label(bank, q))
+    table["prompt"] = table["question_id"].map(
+        lambda q: iw.short(bank.question(q).prompt) if bank.question(q) else "(no longer in the bank)")
+    table["percent_correct"] = (100 * table["share_correct"]).round(1)
+    chart = (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("share_correct:Q", title="share answered right", scale=alt.Scale(domain=[0, 1]),
+                    axis=alt.Axis(format="%")),
+            y=alt.Y("question:N", title="question", sort=list(table["question"]), axis=alt.Axis(labelOverlap=False)),
+            color=alt.Color("section:O", title="section", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("question:N", title="question"),
+                alt.Tooltip("question_id:N", title="id"),
+                alt.Tooltip("section:O", title="section"),
+                alt.Tooltip("prompt:N", title="prompt"),
+                alt.Tooltip("answered:Q", title="answered"),
+                alt.Tooltip("correct:Q", title="right"),
+                alt.Tooltip("percent_correct:Q", title="% right"),
+            ],
+        )
+        .properties(height=max(200, 24 * len(table)))
     )
-    .properties(height=max(200, 24 * len(table)))
-)
-st.altair_chart(chart, width="stretch")
+    st.altair_chart(chart, width="stretch")
 
-st.subheader("Commonest wrong answers")
-wrong = submissions.common_wrong_answers(answers, top=3)
-if wrong.empty:
-    st.write("No wrong answers so far.")
-else:
-    wrong["prompt"] = wrong["question_id"].map(lambda q: prompts.get(q, ""))
-    st.dataframe(
-        wrong.rename(columns={"question_id": "question", "response_text": "wrong answer", "count": "times"}),
-        hide_index=True, width="stretch", key="instructor-wrong",
+    st.subheader("Answers per option")
+    answered = [q for q in bank.questions if q.id in set(answers["question_id"]) and q.options]
+    if not answered:
+        st.caption("No answers yet to a question with fixed options (live questions differ per model).")
+    else:
+        labels = {q.id: f"{iw.question_label(bank, q.id)} · {iw.short(q.prompt)}" for q in answered}
+        chosen = st.selectbox("Question", list(labels), format_func=labels.__getitem__,
+                              key="instructor-answers-question")
+        question = bank.question(chosen)
+        counts_frame = iw.option_counts(answers, question)
+        st.altair_chart(iw.option_chart(counts_frame), width="stretch")
+        st.dataframe(counts_frame[["option", "count", "right"]].rename(
+            columns={"count": "students", "right": "right answer"}),
+            hide_index=True, width="stretch", key="instructor-option-table")
+
+    st.subheader("Commonest wrong answers")
+    wrong = submissions.common_wrong_answers(answers, top=3)
+    if wrong.empty:
+        st.write("No wrong answers so far.")
+    else:
+        wrong.insert(0, "question", wrong["question_id"].map(lambda q: iw.question_label(bank, q)))
+        st.dataframe(
+            wrong.drop(columns="question_id").rename(columns={"response_text": "wrong answer", "count": "times"}),
+            hide_index=True, width="stretch", key="instructor-wrong",
+        )
+
+    st.subheader("All answers")
+    st.download_button(
+        "⬇️ Download every answer (CSV)",
+        data=to_safe_csv(answers),
+        file_name="quiz_answers.csv",
+        mime="text/csv",
+        key="instructor-csv",
+        help="Text that a spreadsheet would run as a formula starts with an apostrophe.",
     )
+    with st.expander("Latest 50 answers"):
+        latest = answers.drop(columns=["response"]).tail(50).iloc[::-1]
+        st.dataframe(latest, hide_index=True, width="stretch", key="instructor-latest")
 
-st.subheader("All answers")
-st.download_button(
-    "⬇️ Download every answer (CSV)",
-    data=submissions.to_csv(answers),
-    file_name="quiz_answers.csv",
-    mime="text/csv",
-    key="instructor-csv",
-)
-with st.expander("Latest 50 answers"):
-    latest = answers.drop(columns=["response"]).tail(50).iloc[::-1]
-    st.dataframe(latest, hide_index=True, width="stretch", key="instructor-latest")
+
+poll_tab, answers_tab = st.tabs(["📣 Live poll", "📊 Quiz answers"])
+with poll_tab:
+    st.fragment(run_every=POLL_REFRESH_SECONDS if auto_refresh else None)(live_poll_panel)()
+    st.divider()
+    st.subheader("Open a question to the class")
+    open_poll_form()
+with answers_tab:
+    st.fragment(run_every=ANSWERS_REFRESH_SECONDS if auto_refresh else None)(answers_panel)()
+    if not auto_refresh:
+        st.button("🔄 Refresh", key="instructor-refresh")
