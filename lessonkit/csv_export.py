@@ -33,5 +33,9 @@ def neutralise_frame(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def to_safe_csv(frame: pd.DataFrame) -> bytes:
-    """The frame as UTF-8 CSV for download, with formula-like text cells neutralised."""
-    return neutralise_frame(frame).to_csv(index=False).encode("utf-8")
+    """The frame as UTF-8 CSV for download, with formula-like text cells neutralised.
+
+    Lines end in CRLF (RFC 4180), which also makes the writer quote a cell holding a lone CR,
+    so such a cell cannot split its row in a spreadsheet.
+    """
+    return neutralise_frame(frame).to_csv(index=False, lineterminator="\r\n").encode("utf-8")
