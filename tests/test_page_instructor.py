@@ -1,32 +1,57 @@
-"""The instructor page: nothing without the right password; with it, the class's numbers."""
+"""The instructor page (AppTest): nothing without the right password, tries limited per session and
+per client, the class's numbers under the numbers students see, safe CSV, a live poll run with two
+students through the UI, and the page hidden from the navigation when no password is set.
+
+Expected numbers come from separate loops: question numbers from the quiz TOML files read with
+tomllib (tests/test_page_quiz.py), counts from the answers this test stored, rows read with sqlite3.
+"""
 from __future__ import annotations
 
 import csv
 import io
 import json
+import re
 import sqlite3
 from collections import Counter
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import sqlalchemy as sa
+import streamlit as st
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from lessonkit import submissions
+from lessonkit import polls, submissions
 from lessonkit.submissions import Answer
+from tests.test_page_quiz import raw_questions
+from ui import instructor_widgets
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "instructor.py")
+APP = str(ROOT / "streamlit_app.py")
 PASSWORD = "correct horse battery staple"
 
-# (display name, [(question id, section, response text, correct)])
+# (display name, [(question id, section, response, response text, correct)])
 CLASS = [
-    ("Ada", [("s1-row-sum", 1, "b", True), ("s3-kendall", 3, "a", False)]),
-    ("Bo", [("s1-row-sum", 1, "c", False), ("s3-kendall", 3, "a", False)]),
-    ("Cy", [("s1-row-sum", 1, "b", True), ("s3-kendall", 3, "c", True)]),
-    ("Ada", [("s1-row-sum", 1, "c", False)]),  # a second attempt under the same name
+    ("Ada", [("s1-row-sum", 1, "b", "option b", True), ("s3-kendall", 3, "a", "=HYPERLINK(\"http://x\")", False)]),
+    ("Bo", [("s1-row-sum", 1, "c", "option c", False), ("s3-kendall", 3, "a", "=HYPERLINK(\"http://x\")", False)]),
+    ("Cy", [("s1-row-sum", 1, "b", "option b", True), ("s3-kendall", 3, "c", "option c", True)]),
+    ("Ada", [("s1-row-sum", 1, "c", "option c", False)]),  # a second attempt under the same name
 ]
+
+
+def expected_numbers() -> dict[str, str]:
+    """Question id -> the label the quiz page shows, counted over the TOML files independently."""
+    return {question["id"]: f"Q{index}" for index, question in enumerate(raw_questions(), start=1)}
+
+
+@pytest.fixture(autouse=True)
+def fresh_client_limits():
+    instructor_widgets.reset_client_limits()
+    yield
+    instructor_widgets.reset_client_limits()
 
 
 @pytest.fixture
@@ -34,7 +59,7 @@ def database(tmp_path):
     path = tmp_path / "class.sqlite"
     engine = sa.create_engine(f"sqlite:///{path}")
     for name, sheet in CLASS:
-        answers = [Answer(q, s, r, f"option {r}", c) for q, s, r, c in sheet]
+        answers = [Answer(q, s, r, text, c) for q, s, r, text, c in sheet]
         submissions.submit(engine, submissions.new_submission_id(), name, answers)
     engine.dispose()
     return path
@@ -48,8 +73,26 @@ def app(database: Path, password: str | None = PASSWORD) -> AppTest:
     return at
 
 
+def log_in(at: AppTest, password: str = PASSWORD) -> AppTest:
+    at.text_input(key="instructor-password").set_value(password)
+    return at.button(key="instructor-open").click().run()
+
+
 def shows_class_data(at: AppTest) -> bool:
     return bool(at.metric) or bool(at.get("vega_lite_chart")) or bool(at.dataframe) or bool(at.get("download_button"))
+
+
+def table_with(at: AppTest, column: str):
+    """The first st.dataframe with this column (AppTest does not expose dataframe keys)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def chart_rows(chart) -> list[dict]:
+    spec = json.loads(chart.proto.spec)
+    rows = [row for data in spec.get("datasets", {}).values() for row in data]
+    for dataset in chart.proto.datasets:  # Streamlit ships chart data as Arrow
+        rows += convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
+    return rows
 
 
 def test_without_a_configured_password_nothing_is_shown(database):
@@ -62,62 +105,242 @@ def test_without_a_configured_password_nothing_is_shown(database):
 def test_a_wrong_password_is_refused_and_shows_nothing(database):
     at = app(database).run()
     assert not shows_class_data(at)
-    for attempt in ["", "wrong", PASSWORD.upper(), PASSWORD + " ", "<script>"]:
-        at.text_input(key="instructor-password").set_value(attempt)
-        at.button(key="instructor-open").click().run()
+    for left, attempt in zip([4, 3, 2, 1], ["", "wrong", PASSWORD.upper(), PASSWORD + " "]):
+        log_in(at, attempt)
         assert not at.exception
-        assert any("not right" in e.value for e in at.error), attempt
+        errors = [e.value for e in at.error]
+        assert any("not right" in e and f"{left} more tr" in e for e in errors), (attempt, errors)
         assert not shows_class_data(at), attempt
+    log_in(at, PASSWORD)  # the fifth try is right: still allowed
+    assert not at.exception and shows_class_data(at)
 
 
-def test_the_right_password_shows_counts_chart_wrong_answers_and_csv(database):
+def test_five_wrong_tries_lock_this_session_even_for_the_right_password(database):
     at = app(database).run()
-    at.text_input(key="instructor-password").set_value(PASSWORD)
-    at.button(key="instructor-open").click().run()
-    assert not at.exception
+    for attempt in range(5):
+        log_in(at, f"guess {attempt}")
+    assert any("locked for 5 min" in e.value for e in at.error), [e.value for e in at.error]
+    log_in(at, PASSWORD)
+    assert not shows_class_data(at)
+    assert any("Too many wrong passwords" in e.value and "locked for" in e.value for e in at.error)
+    assert not any("not right" in e.value for e in at.error)  # a locked form does not even check
+
+
+def test_wrong_tries_from_one_client_add_up_across_sessions(database):
+    # each session may fail 5 times; the client (the same address for every AppTest) 20 times in all
+    for session in range(instructor_widgets.CLIENT_MAX_FAILURES // instructor_widgets.SESSION_MAX_FAILURES):
+        at = app(database).run()
+        for attempt in range(instructor_widgets.SESSION_MAX_FAILURES):
+            log_in(at, f"session {session} guess {attempt}")
+            assert not shows_class_data(at)
+    fresh = app(database).run()
+    # locked until the first failure is 15 minutes old (a few seconds have passed since)
+    assert any(re.search(r"Too many wrong passwords\. Password entry is locked for (14 min \d+ s|15 min);", e.value)
+               for e in fresh.error), [e.value for e in fresh.error]
+    log_in(fresh, PASSWORD)
+    assert not shows_class_data(fresh)
+    instructor_widgets.reset_client_limits()  # the lock-out passes: the right password works again
+    log_in(fresh, PASSWORD)
+    assert shows_class_data(fresh)
+
+
+def test_the_right_password_shows_numbered_questions_counts_options_and_a_safe_csv(database, monkeypatch):
+    downloads: dict[str, bytes] = {}
+    original = MemoryMediaFileStorage.load_and_get_id
+
+    def recording(self, path_or_data, mimetype, kind, filename=None):
+        downloads[filename] = path_or_data
+        return original(self, path_or_data, mimetype, kind, filename)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recording)
+    at = log_in(app(database).run())
+    assert not at.exception, [e.value for e in at.exception]
     metrics = {m.label: m.value for m in at.metric}
     assert metrics == {"Quiz attempts": "4", "Display names": "3", "Answers stored": "7"}
 
-    chart = at.get("vega_lite_chart")[0]
-    spec = json.loads(chart.proto.spec)
-    rows = [row for data in spec.get("datasets", {}).values() for row in data]
-    for dataset in chart.proto.datasets:  # Streamlit ships chart data as Arrow
-        rows += convert_arrow_bytes_to_pandas_df(dataset.data.data).to_dict("records")
-    by_question = {row["question_id"]: row for row in rows}
-    expected = Counter()
-    right = Counter()
+    numbers = expected_numbers()
+    answered, right = Counter(), Counter()
     for _, sheet in CLASS:
-        for question_id, _, _, correct in sheet:
-            expected[question_id] += 1
+        for question_id, _, _, _, correct in sheet:
+            answered[question_id] += 1
             right[question_id] += correct
-    assert set(by_question) == set(expected)
-    for question_id, row in by_question.items():
-        assert row["answered"] == expected[question_id]
-        assert row["share_correct"] == pytest.approx(right[question_id] / expected[question_id])
-    assert {t["field"] for t in spec["encoding"]["tooltip"]} >= {"question_id", "answered", "prompt"}
+    charts = [chart_rows(chart) for chart in at.get("vega_lite_chart")]
+    overview = next(rows for rows in charts if rows and "share_correct" in rows[0])
+    by_label = {row["question"]: row for row in overview}
+    assert set(by_label) == {numbers[q] for q in answered}
+    for question_id, count in answered.items():
+        row = by_label[numbers[question_id]]
+        assert row["question_id"] == question_id
+        assert row["answered"] == count
+        assert row["share_correct"] == pytest.approx(right[question_id] / count)
 
-    wrong = at.dataframe[0].value
-    top = wrong[wrong["question"] == "s3-kendall"].iloc[0]
-    assert (top["wrong answer"], top["times"]) == ("option a", 2)
-    top = wrong[wrong["question"] == "s1-row-sum"].iloc[0]
-    assert (top["wrong answer"], top["times"]) == ("option c", 2)
-
-    download = at.get("download_button")[0]
-    assert download.proto.label.startswith("⬇️ Download")
+    # per-option counts of the first question in the selectbox (s1-row-sum), from the stored rows
+    options = table_with(at, "right answer")
+    question = next(q for q in raw_questions() if q["id"] == "s1-row-sum")
     with sqlite3.connect(database) as connection:
-        stored = connection.execute("SELECT COUNT(*) FROM quiz_answers").fetchone()[0]
-    assert stored == 7
+        stored = Counter(json.loads(r[0]) for r in connection.execute(
+            "SELECT response FROM quiz_answers WHERE question_id = 's1-row-sum'"))
+    texts = {o["key"]: o["text"] for o in question["options"]}
+    assert len(options) == len(texts)
+    for key, text in texts.items():
+        row = options[options["option"] == instructor_widgets.short(text, 60)].iloc[0]
+        assert row["students"] == stored.get(key, 0)
+        assert bool(row["right answer"]) == (key == question["answer"])
 
-    # locking the page hides everything again
+    wrong = table_with(at, "wrong answer")
+    top = wrong[wrong["question"] == numbers["s3-kendall"]].iloc[0]
+    assert (top["times"], top["wrong answer"]) == (2, "=HYPERLINK(\"http://x\")")  # shown as text on screen
+
+    text = downloads["quiz_answers.csv"].decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text, newline="")))
+    assert len(rows) == 7
+    formulas = [row["response_text"] for row in rows if "HYPERLINK" in row["response_text"]]
+    assert formulas == ["'=HYPERLINK(\"http://x\")"] * 2
+    assert {row["question"] for row in rows} == {numbers["s1-row-sum"], numbers["s3-kendall"]}
+
     at.button(key="instructor-lock").click().run()
     assert not shows_class_data(at)
 
 
-def test_csv_export_has_every_stored_answer(database):
-    engine = sa.create_engine(f"sqlite:///{database}")
-    text = submissions.to_csv(submissions.fetch_answers(engine)).decode("utf-8")
-    engine.dispose()
-    rows = list(csv.DictReader(io.StringIO(text)))
+# --------------------------------------------------------------------------- a live poll through the UI
+
+
+def student_script():
+    from ui.live_poll import show_open_poll
+
+    show_open_poll()
+
+
+def student(database: Path) -> AppTest:
+    at = AppTest.from_function(student_script, default_timeout=60)
+    at.secrets["connections"] = {"submissions": {"url": f"sqlite:///{database}"}}
+    return at.run()
+
+
+def poll_box_text(at: AppTest) -> str:
+    return " ".join(m.value for m in at.markdown) + " " + " ".join(
+        e.value for kind in (at.success, at.error, at.info, at.caption, at.warning) for e in kind)
+
+
+def test_a_poll_opened_in_the_ui_reaches_two_students_who_are_counted_once(database):
+    numbers = expected_numbers()
+    question = next(q for q in raw_questions() if q["id"] == "s1-row-sum")
+    students = [student(database), student(database)]
+    for at in students:
+        assert not at.exception and not at.radio  # no poll yet: nothing shown
+
+    teacher = log_in(app(database).run())
+    assert any("No poll is running" in i.value for i in teacher.info)
+    teacher.selectbox(key="instructor-poll-question").set_value("s1-row-sum")
+    teacher.button(key="instructor-poll-open").click().run()
+    assert not teacher.exception, [e.value for e in teacher.exception]
+    assert any(f"{numbers['s1-row-sum']} is open" in s.value for s in teacher.success)
+
+    picks = [question["answer"], next(o["key"] for o in question["options"] if o["key"] != question["answer"])]
+    for at, pick in zip(students, picks):
+        at.run()  # the fragment's next refresh
+        assert f"Live poll from your instructor · {numbers['s1-row-sum']}" in poll_box_text(at)
+        at.radio[0].set_value(pick)
+        send = next(b for b in at.button if b.proto.label.endswith("Send my answer"))
+        send.click().run()
+        assert not at.exception
+        assert "Your answer is in" in poll_box_text(at)
+        assert not at.radio  # answered: the question is not asked again
+    # the first student answers again from a second tab of the same attempt: not counted twice
+    again = AppTest.from_function(student_script, default_timeout=60)
+    again.secrets["connections"] = {"submissions": {"url": f"sqlite:///{database}"}}
+    again.session_state["quiz_submission_id"] = students[0].session_state["quiz_submission_id"]
+    again.run()
+    assert "Your answer is in" in poll_box_text(again) and not again.radio
+
+    teacher.run()
+    table = table_with(teacher, "% of answers")
+    expected = Counter(picks)
+    texts = {o["key"]: o["text"] for o in question["options"]}
+    for key, text in texts.items():
+        row = table[table["option"] == text].iloc[0]
+        assert row["students"] == expected.get(key, 0), key
+    assert {m.label: m.value for m in teacher.metric}["Students who answered"] == "2"
     with sqlite3.connect(database) as connection:
-        stored = connection.execute("SELECT submission_id, question_id, display_name FROM quiz_answers").fetchall()
-    assert sorted((r["submission_id"], r["question_id"], r["display_name"]) for r in rows) == sorted(stored)
+        assert connection.execute("SELECT COUNT(*) FROM live_poll_answers").fetchone()[0] == 2
+
+    teacher.button(key="instructor-poll-close").click().run()
+    students[0].run()
+    assert "The poll is closed" in poll_box_text(students[0])
+    teacher.button(key="instructor-poll-reveal").click().run()
+    right_text = texts[question["answer"]]
+    for at, verdict in zip(students, ["You were right", "Not this time"]):
+        at.run()
+        shown = poll_box_text(at)
+        assert verdict in shown and right_text in shown, shown
+        for option in question["options"]:
+            assert option["explanation"] in shown
+    teacher.button(key="instructor-poll-end").click().run()
+    students[1].run()
+    assert "Live poll" not in poll_box_text(students[1])
+
+
+def test_a_student_never_sees_a_traceback_when_the_database_fails(database, caplog):
+    at = AppTest.from_function(student_script, default_timeout=60)
+    at.secrets["connections"] = {"submissions": {"url": "sqlite:////nonexistent-folder/x/class.sqlite"}}
+    at.run()
+    assert not at.exception
+    assert any("not available right now" in c.value for c in at.caption)
+    shown = poll_box_text(at)
+    assert "/nonexistent-folder" not in shown and "Traceback" not in shown
+    assert any("live poll" in record.message for record in caplog.records)
+
+
+# --------------------------------------------------------------------------- navigation
+
+
+def navigation_pages(password: str | None) -> list:
+    """Every st.Page the entry script gives st.navigation (AppTest on streamlit_app.py)."""
+    seen: list = []
+    real = st.navigation
+
+    def recording(pages, **options):
+        seen.extend(page for group in (pages.values() if isinstance(pages, dict) else [pages]) for page in group)
+        return real(pages, **options)
+
+    at = AppTest.from_file(APP, default_timeout=300)
+    if password is not None:
+        at.secrets["instructor_password"] = password
+    with mock.patch.object(st, "navigation", recording):
+        at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return seen
+
+
+def test_the_instructor_page_is_hidden_from_the_navigation_without_a_password():
+    pages = navigation_pages(None)
+    instructor = [page for page in pages if page.url_path == "instructor"]
+    assert len(instructor) == 1 and instructor[0].visibility == "hidden"
+    assert all(page.visibility == "visible" for page in pages if page.url_path != "instructor")
+
+    pages = navigation_pages(PASSWORD)
+    instructor = [page for page in pages if page.url_path == "instructor"]
+    assert len(instructor) == 1 and instructor[0].visibility == "visible"
+
+
+def test_storage_counts_match_the_ui_for_a_poll_opened_directly(database):
+    """The instructor's live table reads the same rows a poll opened from code stores."""
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        from lessonkit.quiz import load_bank
+
+        bank = load_bank(ROOT / "quizzes")
+        question = bank.question("s1-row-sum")
+        poll = polls.open_poll(engine, polls.poll_question(question, "Q1"))
+        choices = ["a", "b", "b", "c", "b"]
+        for index, choice in enumerate(choices):
+            polls.answer_poll(engine, poll.poll_id, f"s{index}", choice)
+    finally:
+        engine.dispose()
+    teacher = log_in(app(database).run())
+    table = table_with(teacher, "% of answers")
+    expected = Counter(choices)
+    for option in question.options:
+        assert table[table["option"] == option.text].iloc[0]["students"] == expected.get(option.key, 0)
+    assert table["% of answers"].tolist() == pytest.approx(
+        [round(100 * expected.get(o.key, 0) / len(choices), 1) for o in question.options])

@@ -99,7 +99,7 @@ def password_gate(password: str) -> bool:
     st.write("This page shows the class's answers and runs live polls. Enter the instructor password.")
     with st.form("instructor-login", clear_on_submit=True, enter_to_submit=True):
         entered = st.text_input("Instructor password", type="password", key=PASSWORD_KEY)
-        submitted = st.form_submit_button("Open")
+        submitted = st.form_submit_button("Open", key="instructor-open")
     wait = max(session.wait_seconds("this session"), _client_limiter.wait_seconds(client))
     if wait > 0:
         st.error(
