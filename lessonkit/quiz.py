@@ -34,13 +34,16 @@ import math
 import re
 import sys
 import tomllib
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from lessonkit import live_questions
 
 QUESTION_TYPES = ("single", "multiple", "numeric", "live")
+QUIZ_PAGE = "pages/quiz.py"  # the final quiz; a section whose page is this one holds the lesson's own questions
+CHECK_YOURSELF_LIMIT = 3  # questions in each lesson page's "check yourself" block
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{1,63}$")
 OPTION_KEY_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 MAX_TEXT = 2_000
@@ -108,7 +111,7 @@ class Section:
     questions: tuple[Question, ...]
     source: str
 
-    def check_yourself_questions(self, limit: int = 3) -> tuple[Question, ...]:
+    def check_yourself_questions(self, limit: int = CHECK_YOURSELF_LIMIT) -> tuple[Question, ...]:
         """The questions marked ``check_yourself`` (at most ``limit``), else the first ``limit``."""
         marked = tuple(question for question in self.questions if question.check_yourself)
         return (marked or self.questions)[:limit]
@@ -128,6 +131,11 @@ class BankProblem:
         if self.field:
             where += f", field {self.field!r}"
         return f"{where}: {self.message}"
+
+    def short(self) -> str:
+        """For learners: the file's name and the question only (no server path, no details)."""
+        where = Path(self.file).name
+        return f"{where}, question {self.question_id!r}" if self.question_id else where
 
 
 @dataclass(frozen=True)
@@ -153,6 +161,42 @@ class Bank:
     def page_for_section(self, number: int) -> str | None:
         section = self.section(number)
         return section.page if section else None
+
+
+# --------------------------------------------------------------------------- which questions go where
+
+
+def check_yourself_questions(bank: Bank) -> tuple[Question, ...]:
+    """Every question a lesson page's "check yourself" block asks (the quiz page has no such block)."""
+    return tuple(
+        question
+        for section in bank.sections
+        if section.page != QUIZ_PAGE
+        for question in section.check_yourself_questions(CHECK_YOURSELF_LIMIT)
+    )
+
+
+def final_quiz(bank: Bank) -> tuple[Question, ...]:
+    """The final quiz, in order: the lesson's own questions first (the sections taught on the quiz
+    page, Jain & Wallace's question opening it), then, section by section, the questions that no
+    "check yourself" block asks, so the quiz never repeats one of those blocks word for word."""
+    asked = {question.id for question in check_yourself_questions(bank)}
+    own = [question for section in bank.sections if section.page == QUIZ_PAGE for question in section.questions]
+    mixed = [
+        question
+        for section in bank.sections
+        if section.page != QUIZ_PAGE
+        for question in section.questions
+        if question.id not in asked
+    ]
+    return tuple(own + mixed)
+
+
+def question_numbers(bank: Bank) -> dict[str, int]:
+    """Question id -> the number the learner sees (1, 2, ...), fixed by the question's place in the
+    whole final quiz: the same in the quiz, in a retry of the missed questions and on the
+    instructor page. Questions asked only in "check yourself" blocks have no number."""
+    return {question.id: number for number, question in enumerate(final_quiz(bank), start=1)}
 
 
 class QuizFileError(ValueError):

@@ -3,15 +3,19 @@ from __future__ import annotations
 
 import streamlit as st
 
+from lessonkit.quiz import CHECK_YOURSELF_LIMIT, QUIZ_PAGE
 from ui.links import lesson_link
-from ui.quiz_widgets import QUIZ_PAGE, get_bank, grades, render_question, show_bank_problems
+from ui.quiz_widgets import get_bank, grades, render_question, show_bank_problems
 
 
-def check_yourself(section: int, key_prefix: str, limit: int = 3) -> None:
-    """Ask up to ``limit`` questions of a lesson section, with feedback, then point to the final quiz.
+def check_yourself(section: int, key_prefix: str) -> None:
+    """Ask a lesson section's "check yourself" questions, with feedback, then point to the final quiz.
+
+    Which questions: ``Section.check_yourself_questions(CHECK_YOURSELF_LIMIT)``; the final quiz
+    leaves exactly these out (lessonkit.quiz.final_quiz), so it never repeats this block.
 
     ``key_prefix`` keeps the widget keys of this block apart from any other on the page. Answers
-    count towards the quiz score in the sidebar and are shown as answered on the quiz page.
+    count in the sidebar's "check yourself" score and are kept across reloads.
     """
     bank = get_bank()
     st.divider()
@@ -21,7 +25,7 @@ def check_yourself(section: int, key_prefix: str, limit: int = 3) -> None:
     if lesson_section is None or not lesson_section.questions:
         st.info(f"There are no questions for section {section} yet.", icon="ℹ️")
         return
-    questions = lesson_section.check_yourself_questions(limit)
+    questions = lesson_section.check_yourself_questions(CHECK_YOURSELF_LIMIT)
     for index, question in enumerate(questions, start=1):
         render_question(question, key_prefix, label=f"{index}.", bank=bank)
     answered = [grades()[q.id] for q in questions if q.id in grades()]

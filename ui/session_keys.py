@@ -18,10 +18,14 @@ QUIZ_FIRST_ANSWERS = "quiz_first_answers"  # question id -> record of the first 
 QUIZ_INPUT_ERRORS = "quiz_input_errors"  # widget prefix + question id -> message for a malformed answer
 QUIZ_RETRY_IDS = "quiz_retry_ids"
 QUIZ_SUBMISSION_ID = "quiz_submission_id"
-QUIZ_SENT_IDS = "quiz_sent_ids"
+QUIZ_SENT_IDS = "quiz_sent_ids"  # question ids this tab has seen stored for the class
 QUIZ_DISPLAY_NAME = "quiz-display-name"
 QUIZ_SENT_NAME = "quiz_sent_name"
 QUIZ_SEND_MESSAGE = "quiz_send_message"  # (kind, text) of the last send, shown once
+QUIZ_CLEARED = "quiz_cleared"  # question id -> time a "try again" cleared its answer (kept server-side too)
+QUIZ_LEARNER_ID = "quiz_learner_id"  # anonymous id the browser keeps in a cookie (ui/learner_progress.py)
+QUIZ_PROGRESS_NOTICE = "quiz_progress_notice"  # (kind, text) about keeping progress on the server
+QUIZ_PROGRESS_RETRY_AT = "quiz_progress_retry_at"  # after a failed save, when to try the database again
 
 # --- instructor view
 INSTRUCTOR_AUTHORISED = "instructor_authorised"

@@ -3,33 +3,45 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ui.learner_progress import (
+    KEPT_NOTE,
+    keep_id_in_browser,
+    show_progress_notice,
+    sync_progress,
+)
+from ui.session_keys import PAGES_VISITED
 from ui.state import get_model
-
-VISITED_KEY = "pages_visited"
 
 
 def record_visit(page_title: str) -> set[str]:
-    visited = st.session_state.setdefault(VISITED_KEY, set())
+    visited = st.session_state.setdefault(PAGES_VISITED, set())
     visited.add(page_title)
     return visited
 
 
 def show_quiz_progress() -> None:
-    """Quiz score so far (answers from the quiz page and every "check yourself")."""
+    """Final-quiz score so far, and the "check yourself" blocks' score (kept across reloads)."""
+    from lessonkit.quiz import check_yourself_questions, final_quiz
     from ui.quiz_widgets import first_try_score, get_bank, score_summary
 
     bank = get_bank()
-    right, answered, total = score_summary(bank)
-    if not total:
-        return
-    st.progress(right / total, text=f"Quiz: {right} of {total} right ({answered} answered)")
-    if answered:
-        st.caption(f"First tries right: {first_try_score(bank)}")
+    questions = final_quiz(bank)
+    right, answered, total = score_summary(questions)
+    if total:
+        st.progress(right / total, text=f"Quiz: {right} of {total} right ({answered} answered)")
+        if answered:
+            st.caption(f"First tries right: {first_try_score(questions)}")
+    right, answered, total = score_summary(check_yourself_questions(bank))
+    if total:
+        st.caption(f"Check yourself: {right} of {total} right ({answered} answered)")
 
 
 def show_sidebar(page_title: str) -> None:
-    visited = record_visit(page_title)
+    record_visit(page_title)
+    sync_progress()  # saves this visit and the answers checked just before this run; restores after a reload
+    visited = st.session_state[PAGES_VISITED]
     with st.sidebar:
+        keep_id_in_browser()
         loaded = get_model()
         if loaded is not None:
             facts = loaded.facts
@@ -39,5 +51,7 @@ def show_sidebar(page_title: str) -> None:
                 f"{facts.n_parameters / 1e6:.1f} M parameters, up to {facts.max_length} tokens"
             )
         st.markdown("**Your progress**")
-        st.caption(f"Pages visited this session: {len(visited)}")
+        show_progress_notice()
+        st.caption(f"Pages visited: {len(visited)}")
         show_quiz_progress()
+        st.caption(KEPT_NOTE)
