@@ -4,6 +4,7 @@ import streamlit as st
 
 from lessonkit import polls, submissions
 from lessonkit.csv_export import to_safe_csv
+from lessonkit.quiz import question_numbers
 from ui import instructor_widgets as iw
 from ui.app_guard import require_app_navigation
 from ui.quiz_widgets import concrete, get_bank, submissions_engine
@@ -35,7 +36,7 @@ auto_refresh = controls[1].toggle("Auto-refresh", value=True, key="instructor-au
                                   help="Re-read polls and answers every few seconds.")
 
 bank = get_bank()
-numbers = iw.question_numbers(bank)
+numbers = question_numbers(bank)  # as on the students' quiz page
 engine = iw.safe_call("connect to the class database", submissions_engine)
 if engine is None:
     st.caption("Check `[connections.submissions]` in .streamlit/secrets.toml.")
@@ -103,12 +104,14 @@ def _open_poll(question_id: str) -> None:
 
 
 def open_poll_form() -> None:
-    choices = [question for question in bank.questions if iw.pollable(question)]
+    # the quiz's order first (as students number them), then questions asked only on lesson pages
+    choices = sorted((question for question in bank.questions if iw.pollable(question)),
+                     key=lambda question: numbers.get(question.id, len(numbers) + 1))
     if not choices:
         st.warning("The question bank has no question with options to poll.", icon="⚠️")
         return
     labels = {
-        question.id: f"Q{numbers[question.id]} · {'🔴 live · ' if question.is_live else ''}"
+        question.id: f"{iw.question_label(bank, question.id)} · {'🔴 live · ' if question.is_live else ''}"
                      f"{iw.short(question.prompt.split('{')[0] if question.is_live else question.prompt)}"
         for question in choices
     }
@@ -143,7 +146,7 @@ def answers_panel() -> None:
     st.subheader("How often each question was answered right")
     st.caption("First answers only: a student's retries are not sent to the class. Questions are numbered "
                "as on the quiz page.")
-    table = submissions.per_question(answers, order=list(numbers))
+    table = submissions.per_question(answers, order=sorted(numbers, key=numbers.__getitem__))
     table["question"] = table["question_id"].map(lambda q: iw.question_label(bank, q))
     table["prompt"] = table["question_id"].map(
         lambda q: iw.short(bank.question(q).prompt) if bank.question(q) else "(no longer in the bank)")

@@ -15,7 +15,7 @@ import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
 from lessonkit import polls
-from lessonkit.quiz import Bank, Question
+from lessonkit.quiz import Bank, Question, question_numbers
 from lessonkit.try_limits import TryLimiter, describe_wait
 
 log = logging.getLogger(__name__)
@@ -133,14 +133,14 @@ def password_gate(password: str) -> bool:
 # --------------------------------------------------------------------------- questions
 
 
-def question_numbers(bank: Bank) -> dict[str, int]:
-    """Question id -> the number the quiz page shows (Q1, Q2, ... in the bank's order)."""
-    return {question.id: number for number, question in enumerate(bank.questions, start=1)}
-
-
 def question_label(bank: Bank, question_id: str) -> str:
+    """The question as students see it: "Q5" on the quiz page; a question asked only in a lesson
+    page's "check yourself" block has no number and is named by its section."""
     number = question_numbers(bank).get(question_id)
-    return f"Q{number}" if number is not None else question_id
+    if number is not None:
+        return f"Q{number}"
+    question = bank.question(question_id)
+    return f"Section {question.section} check" if question is not None else question_id
 
 
 def short(text: str, limit: int = 90) -> str:
