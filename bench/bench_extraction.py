@@ -8,11 +8,11 @@ import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import torch  # noqa: E402
+import torch
 
-from bench.common import median_seconds, sentence_of_tokens  # noqa: E402
-from lessonkit.analysis import analyse_sentence  # noqa: E402
-from lessonkit.model import load_model  # noqa: E402
+from bench.common import median_seconds, sentence_of_tokens
+from lessonkit.analysis import analyse_sentence
+from lessonkit.model import load_model
 
 
 def main() -> None:

@@ -98,9 +98,9 @@ def main() -> None:
             )
             return time.perf_counter() - start, size
 
-        head_view = min((spec_of(lambda: head_view_chart(sentence.attn[layer], sentence.tokens, names)) for _ in range(3)))
-        heatmap = min((spec_of(lambda: heatmap_chart(sentence.attn[layer, 0], sentence.tokens, sentence.tokens)) for _ in range(3)))
-        model_view = min((spec_of(lambda: model_view_chart(sentence.attn)) for _ in range(3)))
+        head_view = min(spec_of(lambda: head_view_chart(sentence.attn[layer], sentence.tokens, names)) for _ in range(3))
+        heatmap = min(spec_of(lambda: heatmap_chart(sentence.attn[layer, 0], sentence.tokens, sentence.tokens)) for _ in range(3))
+        model_view = min(spec_of(lambda: model_view_chart(sentence.attn)) for _ in range(3))
         bertviz_time, bertviz_mb = BERTVIZ[n]
         ours_mb = max(head_view[1], heatmap[1], model_view[1]) / 1e6  # the largest of our three views
         rows.append((n, forward, finder_time, head_view, model_view, bertviz_time, bertviz_mb, ours_mb))

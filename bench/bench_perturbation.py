@@ -15,10 +15,10 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from bench.common import median_seconds  # noqa: E402
+from bench.common import median_seconds
 
 SENTENCES = [
     "the traffic this morning was awful and I hate my commute",
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print("\ntraining time")
     from lessonkit.sentiment_data import load_sentiment_split
-    from scripts.train_classifiers import train_minilm_head
+    from lessonkit.transformer_classifier import train_head
 
     split = load_sentiment_split()
     start = time.perf_counter()
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     n = 1000 if args.quick else len(split.train_texts)
     small = split.tiny(n, min(300, len(split.test_texts)))
     start = time.perf_counter()
-    train_minilm_head(loaded, small)
+    train_head(loaded, small)
     print(f"MiniLM head: features + fit on {n} tweets (+ {len(small.test_texts)} test) {time.perf_counter() - start:.1f} s; "
           f"committed head recorded {head.metadata.get('training_seconds', '?')} s on {head.metadata.get('n_train', '?')}")
     _ = np.nan

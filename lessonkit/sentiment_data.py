@@ -7,6 +7,7 @@ handle these; the split is fixed (seeded) and class-balanced, so every run train
 """
 from __future__ import annotations
 
+import functools
 import html
 import importlib.util
 import re
@@ -67,6 +68,7 @@ def clean_text(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+@functools.lru_cache(maxsize=2)  # reading and cleaning the CSV takes seconds; the split never changes
 def load_sentiment_split(
     min_confidence: float = MIN_CONFIDENCE, test_fraction: float = TEST_FRACTION, seed: int = SPLIT_SEED
 ) -> SentimentSplit:

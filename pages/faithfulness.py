@@ -16,10 +16,10 @@ from lessonkit.faithfulness import (
 )
 from lessonkit.gradient_attention import encode_text
 from lessonkit.transformer_classifier import LABELS
+from ui.app_guard import require_app_navigation
 from ui.charts import position_labels
 from ui.classifier_cache import check_page_text, classifier_or_stop, head_key
 from ui.explain_charts import token_bars
-from ui.app_guard import require_app_navigation
 
 require_app_navigation()
 

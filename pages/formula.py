@@ -7,14 +7,14 @@ import streamlit as st
 from lessonkit.formula import (
     attention_steps,
     random_toy_vectors,
-    recompute_head,
     recomputation_errors,
+    recompute_head,
     softmax_peakedness,
 )
+from ui.app_guard import require_app_navigation
 from ui.charts import heatmap, position_labels
 from ui.check_yourself import check_yourself
 from ui.state import get_model, sentence_attention
-from ui.app_guard import require_app_navigation
 
 require_app_navigation()
 

@@ -6,7 +6,9 @@ import streamlit as st
 
 from lessonkit.head_patterns import head_label, ranking_rows
 from lessonkit.probes import find_twin
+from ui.app_guard import require_app_navigation
 from ui.attention_charts import MODEL_VIEW_PICK, head_view_chart, heatmap_chart, model_view_chart
+from ui.check_yourself import check_yourself
 from ui.head_view import (
     VIEWS,
     attention_or_message,
@@ -22,8 +24,6 @@ from ui.head_view import (
     sync_query_params,
 )
 from ui.state import get_model
-from ui.app_guard import require_app_navigation
-from ui.check_yourself import check_yourself
 
 require_app_navigation()
 

@@ -5,12 +5,20 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lessonkit.head_patterns import PATTERN_THRESHOLDS, PATTERNS, average_scores, head_label, heads_using, rank_heads, ranking_rows
+from lessonkit.head_patterns import (
+    PATTERN_THRESHOLDS,
+    PATTERNS,
+    average_scores,
+    head_label,
+    heads_using,
+    rank_heads,
+    ranking_rows,
+)
 from lessonkit.probes import load_probes
+from ui.app_guard import require_app_navigation
 from ui.attention_charts import scores_heatmap
 from ui.head_view import attention_or_message, export_buttons, link_to, scores_for, sentence_picker
 from ui.state import get_model
-from ui.app_guard import require_app_navigation
 
 require_app_navigation()
 

@@ -1,10 +1,10 @@
 """Start page: what the lesson covers, how to use the app, and which model it shows."""
 import streamlit as st
 
+from ui.app_guard import require_app_navigation
 from ui.check_yourself import check_yourself
 from ui.links import lesson_link
 from ui.state import get_model
-from ui.app_guard import require_app_navigation
 
 require_app_navigation()
 

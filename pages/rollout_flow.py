@@ -14,12 +14,12 @@ from lessonkit.rollout import (
     gradient_weighted_rollout,
     residual_matrices,
 )
+from ui.app_guard import require_app_navigation
 from ui.charts import heatmap, position_labels
+from ui.check_yourself import check_yourself
 from ui.classifier_cache import check_page_text, get_classifier_head, sentence_gradients
 from ui.explain_charts import line_by_layer, md_escape, token_bars
 from ui.state import get_intervenable_model, sentence_attention
-from ui.app_guard import require_app_navigation
-from ui.check_yourself import check_yourself
 
 require_app_navigation()
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
 RESULT_FILE = Path(__file__).resolve().parent.parent / "results" / "faithfulness.json"
 MIN_TOKENS = 5

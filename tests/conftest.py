@@ -147,3 +147,11 @@ SCREENSHOT_DIR = REPO / "artifacts" / "screenshots"
 def screenshot_dir() -> Path:
     SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
     return SCREENSHOT_DIR
+
+
+@pytest.fixture(scope="session", params=sorted(__import__("tests.model_folders").model_folders.OTHER_MODELS))
+def other_model_dir(request, tmp_path_factory) -> Path:
+    """A random BERT-family model folder of another shape (one per parameter), built once per session."""
+    from tests.model_folders import build_model_folder
+
+    return build_model_folder(tmp_path_factory.getbasetemp() / "models", request.param)

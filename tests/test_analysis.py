@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from lessonkit.analysis import MAX_INPUT_CHARACTERS, InputError, analyse_sentence
-from lessonkit.formula import recompute_head, recomputation_errors
+from lessonkit.formula import recomputation_errors, recompute_head
 
 SENTENCES = [
     "The animal didn't cross the street because it was too tired.",

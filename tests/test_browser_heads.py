@@ -6,7 +6,6 @@ from __future__ import annotations
 from urllib.parse import parse_qs, quote, urlsplit
 
 import numpy as np
-
 from playwright.sync_api import expect
 
 SENTENCE = "The cat sat on the mat."

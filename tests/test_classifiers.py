@@ -56,8 +56,8 @@ def test_tiny_retrain_beats_chance_and_is_deterministic(loaded_model, split):
 
 
 def test_tiny_minilm_head_beats_chance(loaded_model, split):
-    from scripts.train_classifiers import train_minilm_head
+    from lessonkit.transformer_classifier import train_head
 
-    head, accuracy = train_minilm_head(loaded_model, split.tiny(200, 100), steps=300)
+    head, accuracy = train_head(loaded_model, split.tiny(200, 100), steps=300)
     assert accuracy > 0.65
     assert head.weight.shape == (2, loaded_model.facts.d_model)

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
-
-from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 EXPLORER = str(REPO / "pages" / "head_explorer.py")
