@@ -50,7 +50,7 @@ from typing import Any, TypeVar
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
 log = logging.getLogger(__name__)
 
@@ -337,17 +337,19 @@ def ensure_tables(bind: Engine | Connection, tables: Sequence[sa.Table], ready: 
                     for index in indexes:
                         connection.execute(sa.schema.CreateIndex(index, if_not_exists=True))
                 break
-            except (IntegrityError, ProgrammingError, OperationalError) as error:
+            except sa.exc.DBAPIError as error:
                 # another process created it at the same moment (PostgreSQL may report that as a
                 # unique violation on its catalogue), or SQLite was busy: look, then try again
                 last_error = error
-                if classify(error, bind) in ("unreachable", "too_many_clients", "missing_folder", "read_only"):
-                    break  # looking again cannot help; the caller decides about waiting
+                kind = classify(error, bind)
+                if kind in ("unreachable", "too_many_clients", "missing_folder", "read_only"):
+                    # looking again cannot help; the caller decides about waiting
+                    raise SubmissionError(f"Could not create the tables: {_error_text(error)}", kind) from error
                 try:
                     with _transaction(bind) as connection:
                         if all(_table_exists(connection, table.name) for table in tables):
                             break
-                except OperationalError:
+                except sa.exc.DBAPIError:
                     pass
                 time.sleep(0.05 * (attempt + 1))
         else:

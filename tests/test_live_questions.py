@@ -130,3 +130,25 @@ def test_bad_live_params_are_reported(tmp_path):
     bank = quiz.load_bank(folder)
     fields = {problem.field for problem in bank.problems if problem.question_id == "live-x"}
     assert fields == {"prompt", "params.sentence", "params.offset"}
+
+
+def test_live_prompts_count_layers_and_heads_as_their_options_do():
+    """The prompts said "counted from 0" while the options count from 1 (issue 10)."""
+    import re
+
+    rng = np.random.default_rng(7)
+    bank = quiz.load_bank(ROOT / "quizzes")
+    live = [question for question in bank.questions if question.is_live]
+    assert len(live) >= 2
+    tokens = ["[CLS]", "the", "cat", "sat", "on", "the", "mat", "[SEP]"]
+    for question in live:
+        attn = random_attention(rng, layers=6, heads=12, n=len(tokens))
+        built = quiz.build_live(question, attn, tokens, "a test model")
+        if question.generator == "positional_head":
+            layer, head = loop_positional_best(attn, question.params_dict.get("offset", -1))
+        else:
+            layer, head = loop_delimiter_best(attn, tokens)
+        answer_label = next(o.text for o in built.options if o.key == built.answer)
+        assert answer_label == f"layer {layer + 1}, head {head + 1}"
+        stated = re.findall(r"counted from (\d)", built.prompt)
+        assert stated == ["1"], (question.id, built.prompt)

@@ -385,3 +385,71 @@ def test_score_counts_correct_answers_over_all_questions():
     assert quiz.score(questions, grades) == (1, 2)
     grades["m"] = quiz.grade(questions[1], ["a"])
     assert quiz.score(questions, grades) == (1, 2)
+
+
+# --------------------------------------------------------------------------- the final quiz
+
+
+def _normalised(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def raw_check_yourself_prompts() -> dict[str, str]:
+    """What each lesson page's "check yourself" block asks, read from the files with tomllib: up to
+    three questions marked check_yourself, else the first three; the quiz page has no such block."""
+    asked = {}
+    for content in raw_files().values():
+        if content["page"] == "pages/quiz.py":
+            continue
+        marked = [q for q in content["questions"] if q.get("check_yourself")]
+        for question in (marked or content["questions"])[:3]:
+            asked[question["id"]] = question["prompt"]
+    return asked
+
+
+def test_final_quiz_opens_with_the_lessons_own_question_on_jain_and_wallace():
+    bank = quiz.load_bank(BANK)
+    first = quiz.final_quiz(bank)[0]
+    assert first.section == 7 and "Jain & Wallace" in first.prompt
+    right = first.option(first.answer).text
+    assert "permuted" in right and "adversarial" in right and "unchanged" in right
+    own = [q["id"] for q in raw_files()[7]["questions"]]
+    assert [q.id for q in quiz.final_quiz(bank)[: len(own)]] == own
+
+
+def test_final_quiz_never_repeats_a_check_yourself_question_word_for_word():
+    bank = quiz.load_bank(BANK)
+    asked = {_normalised(prompt) for prompt in raw_check_yourself_prompts().values()}
+    # the block's own choice, through the code the pages use, is the same set
+    assert {_normalised(q.prompt) for q in quiz.check_yourself_questions(bank)} == asked
+    final = quiz.final_quiz(bank)
+    repeated = [q.id for q in final if _normalised(q.prompt) in asked]
+    assert repeated == []
+    # and nothing is lost: every question is asked somewhere, once
+    all_ids = [q["id"] for content in raw_files().values() for q in content["questions"]]
+    assert sorted([q.id for q in final] + list(raw_check_yourself_prompts())) == sorted(all_ids)
+    assert len(final) >= 10
+
+
+def test_question_numbers_are_positions_in_the_whole_final_quiz():
+    bank = quiz.load_bank(BANK)
+    raw = raw_files()
+    asked = raw_check_yourself_prompts()
+    expected_order = [q["id"] for q in raw[7]["questions"]] + [
+        q["id"] for number in range(1, 7) for q in raw[number]["questions"] if q["id"] not in asked
+    ]
+    numbers = quiz.question_numbers(bank)
+    assert numbers == {question_id: index + 1 for index, question_id in enumerate(expected_order)}
+    assert numbers["s7-jain-wallace"] == 1
+
+
+def test_problems_shown_to_learners_carry_no_server_path(tmp_path):
+    folder = tmp_path / "quizzes"
+    shutil.copytree(BANK, folder)
+    path = folder / "section_1_formula.toml"
+    path.write_text(path.read_text(encoding="utf-8").replace('answer = "b"', 'answer = "zz"', 1), encoding="utf-8")
+    bank = quiz.load_bank(folder)
+    assert bank.problems
+    for problem in bank.problems:
+        assert str(tmp_path) in str(problem)  # the full text (server log, check command) names the file
+        assert str(tmp_path) not in problem.short() and problem.short().startswith("section_1_formula.toml")

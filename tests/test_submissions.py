@@ -197,12 +197,131 @@ def test_empty_database_gives_empty_summaries(sqlite_path):
 
 
 def test_a_deleted_database_file_is_recreated_on_the_next_submit(sqlite_path):
+    """The running-app case: the app keeps one engine (and its pooled connections) while the file goes."""
     engine = sa.create_engine(f"sqlite:///{sqlite_path}")
     submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
-    engine.dispose()
+    assert len(submissions.fetch_answers(engine)) == 1  # a pooled connection now holds the file open
     sqlite_path.unlink()
-    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
     result = submissions.submit(engine, submissions.new_submission_id(), "Bo", [Answer("q1", 1, "b", "B", False)])
-    assert result.inserted == 1
+    assert (result.inserted, result.recreated) == (1, True)
     assert [(r[1], r[2]) for r in _sqlite_rows(sqlite_path)] == [("q1", "Bo")]
+    # the instructor's view, through the same engine, no longer shows the deleted answer
+    frame = submissions.fetch_answers(engine)
+    assert list(frame["display_name"]) == ["Bo"]
+    # and the next submit is an ordinary one
+    assert submissions.submit(engine, submissions.new_submission_id(), "Cy", [Answer("q1", 1, "a", "A", True)]).recreated is False
+    engine.dispose()
+
+
+def test_deleted_file_seen_first_by_the_instructor_view(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    sqlite_path.unlink()
+    frame = submissions.fetch_answers(engine)
+    assert frame.empty and frame.attrs["database_recreated"] is True
+    assert sqlite_path.exists()
+    engine.dispose()
+
+
+def test_one_learner_is_one_attempt_and_keeps_its_display_name(sqlite_path):
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    learner = submissions.new_submission_id()
+    attempt = submissions.submission_id_for(learner)
+    # derived once, the same every time (reload, second tab, restart), and not the learner id itself
+    assert attempt == submissions.submission_id_for(learner) and attempt != learner
+    assert submissions.SUBMISSION_ID_PATTERN.match(attempt)
+    submissions.submit(engine, attempt, "Ada", [Answer("q1", 1, "a", "A", True)])
+    with pytest.raises(submissions.NameLockedError) as raised:
+        submissions.submit(engine, attempt, "Mallory", [Answer("q2", 1, "b", "B", False)])
+    assert raised.value.locked_name == "Ada"
+    status = submissions.attempt_status(engine, attempt)
+    assert status.display_name == "Ada" and status.stored_ids == {"q1"}
+    rows = _sqlite_rows(sqlite_path)
+    assert [(r[1], r[2]) for r in rows] == [("q1", "Ada")]  # nothing of the refused send was stored
+    with sqlite3.connect(sqlite_path) as connection:
+        assert connection.execute("SELECT submission_id, display_name FROM quiz_attempts").fetchall() == [(attempt, "Ada")]
+    engine.dispose()
+
+
+def test_a_missing_folder_is_named_as_a_configuration_problem(tmp_path):
+    path = tmp_path / "no-such-folder" / "class.sqlite"
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with pytest.raises(submissions.SubmissionError) as raised:
+        submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    error = raised.value
+    assert error.kind == "missing_folder" and error.is_configuration_problem
+    assert str(path.parent) in str(error)  # the server log gets the path ...
+    assert str(tmp_path) not in error.student_message and "again" not in error.student_message  # ... students do not
+    engine.dispose()
+
+
+def _refuse_first_connections(engine: sa.Engine, count: int, message: str) -> list[int]:
+    """Make the first ``count`` connections fail the way a DBAPI driver does; returns the attempt counter."""
+    attempts = [0]
+
+    @sa.event.listens_for(engine, "do_connect")
+    def refuse(dialect, conn_rec, cargs, cparams):
+        attempts[0] += 1
+        if attempts[0] <= count:
+            raise sqlite3.OperationalError(message)
+        return None
+
+    return attempts
+
+
+@pytest.mark.parametrize("message, kind", [
+    ('connection to server at "127.0.0.1", port 5432 failed: Connection refused', "unreachable"),
+    ("connection to server failed: FATAL:  sorry, too many clients already", "too_many_clients"),
+])
+def test_a_refused_connection_is_retried_with_backoff_before_anyone_is_told(sqlite_path, monkeypatch, message, kind):
+    slept: list[float] = []
+    monkeypatch.setattr(submissions.time, "sleep", slept.append)
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    attempts = _refuse_first_connections(engine, 2, message)
+    result = submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    assert result.inserted == 1 and attempts[0] == 3
+    assert slept == list(submissions.CONNECT_RETRY_DELAYS[:2])  # growing waits, not a hot loop
+    engine.dispose()
+
+    # refused for longer than the waits: the student is told the real cause, after every wait was used
+    slept.clear()
+    other = sa.create_engine(f"sqlite:///{sqlite_path.with_name('other.sqlite')}")
+    _refuse_first_connections(other, 100, message)
+    with pytest.raises(submissions.SubmissionError) as raised:
+        submissions.submit(other, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    assert raised.value.kind == kind
+    assert slept == list(submissions.CONNECT_RETRY_DELAYS)
+    assert "press" not in raised.value.student_message.lower()
+    if kind == "too_many_clients":
+        assert "connection limit" in raised.value.student_message and raised.value.is_configuration_problem
+    other.dispose()
+
+
+def test_a_refused_postgresql_connection_is_reported_as_unreachable(monkeypatch):
+    """A real refused TCP connection (a loopback port nobody listens on) through psycopg."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends: connections are refused
+    slept: list[float] = []
+    monkeypatch.setattr(submissions.time, "sleep", slept.append)
+    engine = sa.create_engine(f"postgresql+psycopg://nobody:secret@127.0.0.1:{port}/lesson")
+    with pytest.raises(submissions.SubmissionError) as raised:
+        submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
+    assert raised.value.kind == "unreachable"
+    assert slept == list(submissions.CONNECT_RETRY_DELAYS)
+    assert "refused" in str(raised.value).lower()  # the underlying error is kept for the log
+    assert "secret" not in str(raised.value)
+    engine.dispose()
+
+
+def test_the_schema_step_keeps_the_underlying_error(sqlite_path):
+    sqlite_path.write_bytes(b"this is not an SQLite database, it only has its name" * 100)
+    engine = sa.create_engine(f"sqlite:///{sqlite_path}")
+    with pytest.raises(submissions.SubmissionError) as raised:
+        submissions.ensure_schema(engine)
+    assert raised.value.kind == "schema" and raised.value.is_configuration_problem
+    assert isinstance(raised.value.__cause__, sa.exc.DBAPIError)
+    assert "not a database" in str(raised.value)  # SQLite's own words, for the server log
     engine.dispose()
