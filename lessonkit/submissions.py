@@ -41,7 +41,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -295,10 +295,8 @@ def _check_sqlite_file(bind: Engine | Connection) -> bool:
 def _remember_sqlite_file(bind: Engine | Connection) -> None:
     path = _sqlite_path(bind)
     if path is not None:
-        try:
+        with suppress(FileNotFoundError):
             _sqlite_inodes[_url_key(bind)] = path.stat().st_ino
-        except FileNotFoundError:
-            pass
 
 
 # --------------------------------------------------------------------------- schema

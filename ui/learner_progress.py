@@ -117,7 +117,7 @@ def sync_progress() -> None:
         merged, missing = progress_store.merge(session, stored)
         if not missing.is_empty():
             recreated = progress_store.save(engine, identity, missing, connect_retry=False) or recreated
-    except Exception as error:  # noqa: BLE001  (any database trouble: keep the session, say so, try later)
+    except Exception as error:  # any database trouble: keep the session, say so, try later
         log.warning("Could not keep the progress of a learner on the server: %s", error)
         state[QUIZ_PROGRESS_RETRY_AT] = time.monotonic() + RETRY_AFTER_FAILURE_S
         kind = error.kind if isinstance(error, submissions.SubmissionError) else "other"
@@ -168,7 +168,7 @@ def start_over() -> None:
     old = learner_id()
     try:
         progress_store.clear(_engine(), old)
-    except Exception as error:  # noqa: BLE001  (the old rows stay; the new id starts empty all the same)
+    except Exception as error:  # the old rows stay; the new id starts empty all the same
         log.warning("Could not delete the progress of a learner who started over: %s", error)
     for key in (PAGES_VISITED, QUIZ_GRADES, QUIZ_CLEARED, QUIZ_FIRST_ANSWERS, QUIZ_INPUT_ERRORS, QUIZ_RETRY_IDS,
                 QUIZ_SENT_IDS, QUIZ_SEND_MESSAGE):

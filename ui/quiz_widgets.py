@@ -269,7 +269,7 @@ def _configured_section() -> dict | None:
     """The ``[connections.submissions]`` secrets section, or None when there is none."""
     try:
         section = st.secrets.get("connections", {}).get("submissions")
-    except Exception:  # noqa: BLE001  (no secrets file: use the environment or the embedded SQLite default)
+    except Exception:  # no secrets file: use the environment or the embedded SQLite default
         return None
     return dict(section) if section else None
 
