@@ -30,7 +30,7 @@ RELATIVE_TOLERANCE = 1e-12
 
 
 def _check_per_layer(per_layer: np.ndarray) -> np.ndarray:
-    per_layer = np.asarray(per_layer, dtype=np.float64)
+    per_layer = np.ascontiguousarray(per_layer, dtype=np.float64)
     if per_layer.ndim != 3 or per_layer.shape[1] != per_layer.shape[2] or per_layer.shape[0] < 1:
         raise ValueError(f"per-layer matrices must be layers x n x n, got shape {per_layer.shape}")
     if not np.all(np.isfinite(per_layer)):
@@ -79,38 +79,12 @@ def reference_flow(
     return out
 
 
-def _solver_graph(per_layer: np.ndarray):
-    """Residual CSR of layers 0..L-1 plus one sink (node L * n); node (l, p) is l * n + p.
-
-    The sink's in-edges from (L-1, k) get capacity 0 here; each output position sets its own.
-    Returns (indptr, heads, reverse, capacity, sink_edges).
-    """
-    from lessonkit.dinic import residual_csr
-
-    n_layers, n, _ = per_layer.shape
-    to, frm = np.nonzero(np.ones((n, n), dtype=bool))  # i = to, j = from, row-major
-    tails, heads, capacity = [], [], []
-    for layer in range(1, n_layers):
-        weights = per_layer[layer - 1][to, frm]
-        keep = weights > 0  # a zero weight carries nothing: no edge
-        tails.append((layer - 1) * n + frm[keep])
-        heads.append(layer * n + to[keep])
-        capacity.append(weights[keep])
-    tails.append((n_layers - 1) * n + np.arange(n))
-    heads.append(np.full(n, n_layers * n))
-    capacity.append(np.zeros(n))
-    indptr, csr_heads, reverse, csr_capacity, position = residual_csr(
-        np.concatenate(tails), np.concatenate(heads), np.concatenate(capacity), n_layers * n + 1
-    )
-    return indptr, csr_heads, reverse, csr_capacity, position[-n:]
-
-
 def attention_flow(per_layer: np.ndarray, positions: Iterable[int] | None = None) -> np.ndarray:
     """per_layer: layers x n x n -> flow: len(positions) x n (all positions if None).
 
     flow[r, j] = max-flow from input token j to output position positions[r] at the top layer.
     """
-    from lessonkit.dinic import max_flows_to_sink
+    from lessonkit.dinic import layered_network_to_one_sink, max_flows_to_sink
 
     per_layer = _check_per_layer(per_layer)
     n_layers, n, _ = per_layer.shape
@@ -120,7 +94,8 @@ def attention_flow(per_layer: np.ndarray, positions: Iterable[int] | None = None
             raise ValueError(f"position {position} is outside 0..{n - 1}")
     if not positions:
         return np.zeros((0, n))
-    indptr, heads, reverse, capacity, sink_edges = _solver_graph(per_layer)
+    # layers 0..L-1 and one sink (L * n) in place of the top layer; the sink's in-edges are set per position
+    indptr, heads, reverse, capacity, sink_edges = layered_network_to_one_sink(per_layer[:-1])
     tolerance = RELATIVE_TOLERANCE * float(per_layer.max())
     sink_rows = np.ascontiguousarray(per_layer[n_layers - 1][positions])
     sources = np.arange(n, dtype=np.int64)

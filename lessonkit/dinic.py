@@ -7,7 +7,8 @@ overhead is paid once per call rather than once per pair. numba caches the machi
 
 Graphs are in residual CSR form: for node u, edges indptr[u]..indptr[u+1]-1 go to heads[e],
 and reverse[e] is the index of the opposite edge (capacity 0 for an edge added only as a
-reverse). ``residual_csr`` builds that form from an edge list.
+reverse). ``residual_csr`` builds that form from an edge list, ``layered_network_to_one_sink``
+from the dense matrices of a layered network.
 """
 from __future__ import annotations
 
@@ -15,22 +16,72 @@ import numba
 import numpy as np
 
 
-def residual_csr(tails: np.ndarray, heads: np.ndarray, capacity: np.ndarray, n_nodes: int):
-    """Edge list -> (indptr, heads, reverse, capacity) with a zero-capacity reverse for every edge.
+@numba.njit(cache=True)
+def residual_csr(tails, heads, capacity, n_nodes):
+    """Edge list -> (indptr, heads, reverse, capacity, position), a zero-capacity reverse for every edge.
 
-    Also returns ``position``: where edge k of the input list sits in the CSR arrays.
+    In each node's list its own edges come first, then the reverses of its incoming edges.
+    position[k]: where edge k of the input list sits in the CSR arrays.
     """
-    m = len(tails)
-    all_tails = np.concatenate([tails, heads]).astype(np.int64)
-    all_heads = np.concatenate([heads, tails]).astype(np.int64)
-    all_capacity = np.concatenate([np.asarray(capacity, dtype=np.float64), np.zeros(m)])
-    partner = np.concatenate([np.arange(m, 2 * m), np.arange(m)])
-    order = np.argsort(all_tails, kind="stable")
-    position = np.empty(2 * m, np.int64)
-    position[order] = np.arange(2 * m)
-    indptr = np.zeros(n_nodes + 1, np.int64)
-    np.cumsum(np.bincount(all_tails, minlength=n_nodes), out=indptr[1:])
-    return indptr, all_heads[order], position[partner[order]], all_capacity[order], position[:m]
+    m = tails.shape[0]
+    count = np.zeros(n_nodes + 1, np.int64)
+    for k in range(m):
+        count[tails[k] + 1] += 1
+        count[heads[k] + 1] += 1
+    indptr = np.cumsum(count)
+    fill = indptr[:-1].copy()
+    csr_heads = np.empty(2 * m, np.int64)
+    reverse = np.empty(2 * m, np.int64)
+    csr_capacity = np.zeros(2 * m)
+    position = np.empty(m, np.int64)
+    for k in range(m):
+        e = fill[tails[k]]
+        fill[tails[k]] += 1
+        csr_heads[e] = heads[k]
+        csr_capacity[e] = capacity[k]
+        position[k] = e
+    for k in range(m):
+        e = fill[heads[k]]
+        fill[heads[k]] += 1
+        csr_heads[e] = tails[k]
+        reverse[e] = position[k]
+        reverse[position[k]] = e
+    return indptr, csr_heads, reverse, csr_capacity, position
+
+
+@numba.njit(cache=True)
+def layered_network_to_one_sink(matrices):
+    """Residual CSR of layers 0..K of n nodes (K = len(matrices)) followed by a single sink.
+
+    Node p of layer l is l * n + p; the sink is (K + 1) * n. matrices[l][i, j] > 0 is an edge
+    from node j of layer l to node i of layer l + 1; every node of layer K has an edge to the
+    sink, of capacity 0 here (the caller sets them). Returns (indptr, heads, reverse, capacity,
+    sink_edges), sink_edges[p] being where the edge from node p of layer K sits.
+    """
+    n_matrices, n = matrices.shape[0], matrices.shape[2]
+    m = n
+    for l in range(n_matrices):
+        for i in range(n):
+            for j in range(n):
+                if matrices[l, i, j] > 0:
+                    m += 1
+    tails = np.empty(m, np.int64)
+    heads = np.empty(m, np.int64)
+    capacity = np.zeros(m)
+    k = 0
+    for l in range(n_matrices):
+        for j in range(n):
+            for i in range(n):
+                if matrices[l, i, j] > 0:
+                    tails[k] = l * n + j
+                    heads[k] = (l + 1) * n + i
+                    capacity[k] = matrices[l, i, j]
+                    k += 1
+    for p in range(n):
+        tails[k + p] = n_matrices * n + p
+        heads[k + p] = (n_matrices + 1) * n
+    indptr, csr_heads, reverse, csr_capacity, position = residual_csr(tails, heads, capacity, (n_matrices + 1) * n + 1)
+    return indptr, csr_heads, reverse, csr_capacity, position[k:]
 
 
 @numba.njit(cache=True)
