@@ -58,7 +58,10 @@ def main() -> None:
     from lessonkit.head_patterns import head_label, pattern_scores, ranking_rows, token_kinds
     from lessonkit.model import load_model
     from lessonkit.word_level import merge_attention, word_groups
-    from ui.attention_charts import chart_png, chart_svg, head_view_chart, heatmap_chart, model_view_chart
+    from ui.charts.common import chart_png, chart_svg
+    from ui.charts.head_view import head_view_chart
+    from ui.charts.heatmap import heatmap_chart
+    from ui.charts.model_view import model_view_chart
 
     loaded = load_model()
     for _ in range(3):  # the first forwards are slow

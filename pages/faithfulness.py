@@ -17,9 +17,9 @@ from lessonkit.faithfulness import (
 from lessonkit.gradient_attention import encode_text
 from lessonkit.transformer_classifier import LABELS
 from ui.app_guard import require_app_navigation
-from ui.charts import position_labels
+from ui.charts.common import position_labels
+from ui.charts.token_bars import token_bars
 from ui.classifier_cache import check_page_text, classifier_or_stop, head_key
-from ui.explain_charts import token_bars
 
 require_app_navigation()
 

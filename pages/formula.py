@@ -12,9 +12,10 @@ from lessonkit.formula import (
     softmax_peakedness,
 )
 from ui.app_guard import require_app_navigation
-from ui.charts import heatmap, position_labels
+from ui.charts.common import position_labels
+from ui.charts.heatmap import heatmap
 from ui.check_yourself import check_yourself
-from ui.state import get_model, sentence_attention
+from ui.models import analyse, get_model
 
 require_app_navigation()
 
@@ -180,7 +181,7 @@ with real_tab:
         picks = st.columns(2)
         layer = picks[0].slider("Layer", 1, facts.n_layers, 1, key="real_layer")
         head = picks[1].slider("Head", 1, facts.n_heads, 1, key="real_head")
-        result = sentence_attention(loaded, text)
+        result = analyse(loaded, text)
         if result is not None:
             recomputed = recompute_head(loaded, result.hidden_states[layer - 1], layer - 1, head - 1)
             model_map = result.attn[layer - 1, head - 1]

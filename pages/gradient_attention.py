@@ -6,10 +6,12 @@ import streamlit as st
 from lessonkit.gradient_attention import along_for_the_ride, gradient_weighted_attention, head_scores, spearman
 from lessonkit.transformer_classifier import LABELS
 from ui.app_guard import require_app_navigation
-from ui.charts import heatmap, position_labels
+from ui.charts.common import position_labels
+from ui.charts.head_grid import layer_head_grid
+from ui.charts.heatmap import heatmap
+from ui.charts.layer_lines import ranking_scatter
 from ui.check_yourself import check_yourself
 from ui.classifier_cache import check_page_text, classifier_or_stop, sentence_ablation, sentence_gradients
-from ui.explain_charts import layer_head_grid, ranking_scatter
 
 require_app_navigation()
 

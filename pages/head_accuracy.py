@@ -16,9 +16,9 @@ from lessonkit.head_patterns import head_label, rank_heads
 from lessonkit.probes import RELATIONS, coreference_twins, load_coreference_items, load_syntax_arcs
 from lessonkit.word_level import merge_attention, word_groups, word_labels
 from ui.app_guard import require_app_navigation
-from ui.attention_charts import scores_heatmap
+from ui.charts.head_grid import scores_heatmap
 from ui.head_view import export_buttons, link_to
-from ui.state import get_model
+from ui.models import get_model
 
 require_app_navigation()
 

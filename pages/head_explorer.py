@@ -7,7 +7,9 @@ import streamlit as st
 from lessonkit.head_patterns import head_label, ranking_rows
 from lessonkit.probes import find_twin
 from ui.app_guard import require_app_navigation
-from ui.attention_charts import MODEL_VIEW_PICK, head_view_chart, heatmap_chart, model_view_chart
+from ui.charts.head_view import head_view_chart
+from ui.charts.heatmap import heatmap_chart
+from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart
 from ui.check_yourself import check_yourself
 from ui.head_view import (
     VIEWS,
@@ -15,7 +17,6 @@ from ui.head_view import (
     export_buttons,
     link_to,
     maps_for,
-    md_escape,
     parse_heads,
     parse_int,
     query_param,
@@ -23,7 +24,8 @@ from ui.head_view import (
     sentence_picker,
     sync_query_params,
 )
-from ui.state import get_model
+from ui.markdown import md_escape
+from ui.models import get_model
 
 require_app_navigation()
 

@@ -4,7 +4,7 @@ import streamlit as st
 from ui.app_guard import require_app_navigation
 from ui.check_yourself import check_yourself
 from ui.links import lesson_link
-from ui.state import get_model
+from ui.models import get_model
 
 require_app_navigation()
 

@@ -15,11 +15,14 @@ from lessonkit.rollout import (
     residual_matrices,
 )
 from ui.app_guard import require_app_navigation
-from ui.charts import heatmap, position_labels
+from ui.charts.common import position_labels
+from ui.charts.heatmap import heatmap
+from ui.charts.layer_lines import line_by_layer
+from ui.charts.token_bars import token_bars
 from ui.check_yourself import check_yourself
 from ui.classifier_cache import check_page_text, get_classifier_head, sentence_gradients
-from ui.explain_charts import line_by_layer, md_escape, token_bars
-from ui.state import get_intervenable_model, sentence_attention
+from ui.markdown import md_escape
+from ui.models import analyse, get_model
 
 require_app_navigation()
 
@@ -54,7 +57,7 @@ st.markdown(
     "Unlike rollout, a path is limited by its narrowest pipe instead of the product of its weights."
 )
 
-loaded = get_intervenable_model()
+loaded = get_model()
 if loaded is None:
     st.stop()
 
@@ -69,7 +72,7 @@ st.caption(
 text = check_page_text(loaded, text)
 if text is None:
     st.stop()
-sentence = sentence_attention(loaded, text)
+sentence = analyse(loaded, text)
 if sentence is None:
     st.stop()
 labels = position_labels(sentence.tokens)

@@ -6,17 +6,11 @@ import zlib
 
 import numpy as np
 
-from ui.attention_charts import (
-    chart_png,
-    chart_svg,
-    head_view_chart,
-    heatmap_chart,
-    model_view_chart,
-    png_bytes,
-    scores_heatmap,
-    spec_dict,
-    top_links,
-)
+from ui.charts.common import chart_png, chart_svg, spec_dict
+from ui.charts.head_grid import scores_heatmap
+from ui.charts.head_view import head_view_chart, top_links
+from ui.charts.heatmap import heatmap_chart
+from ui.charts.model_view import model_view_chart, png_bytes
 
 HOSTILE = ["[CLS]", "<", "script", ">", "alert", "(", '"', "x", "&", "y", '"', ")", "[SEP]"]
 

@@ -54,22 +54,20 @@ def explorer(**params) -> AppTest:
 
 @pytest.fixture
 def count_model_calls(monkeypatch):
-    """Counts calls of the model (analyse_sentence as used by ui.state), with an empty cache."""
-    import streamlit as st
-
-    import ui.state
+    """Counts calls of the model (analyse_sentence as used by ui.models), with an empty sentence cache."""
+    import ui.models
 
     calls = []
-    real = ui.state.analyse_sentence
+    real = ui.models.analyse_sentence
 
     def counting(*args, **kwargs):
         calls.append(args[1:])
         return real(*args, **kwargs)
 
-    st.cache_data.clear()
-    monkeypatch.setattr(ui.state, "analyse_sentence", counting)
+    ui.models._sentence_cache.clear()
+    monkeypatch.setattr(ui.models, "analyse_sentence", counting)
     yield calls
-    st.cache_data.clear()
+    ui.models._sentence_cache.clear()
 
 
 def test_changing_layer_head_view_and_words_never_reruns_the_model(count_model_calls):

@@ -15,7 +15,7 @@ from lessonkit.analysis import InputError
 from lessonkit.gradient_attention import GradientResult, ablation_loss_changes, attention_gradients, encode_text
 from lessonkit.model import LoadedModel
 from lessonkit.transformer_classifier import HEAD_FILE, ClassifierMissingError, SentimentHead, load_head
-from ui.state import get_intervenable_model
+from ui.models import get_model
 
 PAGE_TOKEN_LIMIT = 128  # the gradient, ablation and flow views refuse longer inputs with a message
 
@@ -47,7 +47,7 @@ def get_classifier_head(path: Path = HEAD_FILE) -> SentimentHead | None:
 
 def classifier_or_stop() -> tuple[LoadedModel, SentimentHead]:
     """The editable MiniLM and its trained head; if either is missing, the page stops after saying why."""
-    loaded = get_intervenable_model()
+    loaded = get_model()
     if loaded is None:
         st.stop()
     head = get_classifier_head()

@@ -7,7 +7,7 @@ from lessonkit import bilstm_classifier as bc
 from lessonkit.model import LoadedModel
 from lessonkit.transformer_classifier import SentimentHead
 from ui.classifier_cache import get_classifier_head
-from ui.state import get_intervenable_model
+from ui.models import get_model
 
 BILSTM_FILES = {"learned": bc.MAIN_FILE, "seed2": bc.SEED2_FILE, "uniform": bc.UNIFORM_FILE}
 
@@ -20,7 +20,7 @@ def _bilstms(_loaded: LoadedModel, model_source: str) -> dict:
 def get_classifiers() -> tuple[LoadedModel, dict, SentimentHead] | None:
     """(intervenable MiniLM, {"learned"|"seed2"|"uniform": (BiLSTM, metadata)}, MiniLM head), or None after
     telling the learner what is missing."""
-    loaded = get_intervenable_model()
+    loaded = get_model()
     if loaded is None:
         return None
     head = get_classifier_head()  # the one cached copy of the MiniLM head, shared with the gradient pages

@@ -19,8 +19,8 @@ from lessonkit.head_patterns import pattern_scores, token_kinds
 from lessonkit.model import LoadedModel
 from lessonkit.probes import find_twin, load_probes
 from lessonkit.word_level import merge_attention, word_groups, word_labels
-from ui.attention_charts import chart_png, chart_svg
-from ui.state import sentence_attention
+from ui.charts.common import chart_png, chart_svg
+from ui.models import analyse
 
 TEXT_KEY, PAIR_KEY = "head_text", "head_pair"  # persist across the head pages
 OWN_SENTENCE = "✏️ my own sentence"
@@ -149,7 +149,7 @@ def scores_for(loaded: LoadedModel, sentence: SentenceAnalysis, words: bool) -> 
 def attention_or_message(loaded: LoadedModel, text: str, pair: str | None) -> SentenceAnalysis | None:
     """sentence_attention (cached; shows messages for refused input) guarded against surprises."""
     try:
-        return sentence_attention(loaded, text, pair)
+        return analyse(loaded, text, pair)
     except Exception as error:  # e.g. a tokenizer that cannot handle some character
         st.error(f"This text could not be analysed ({type(error).__name__}). Try a simpler sentence.", icon="⚠️")
         return None
@@ -177,17 +177,6 @@ def sync_query_params(values: dict[str, str]) -> None:
                 del st.query_params[name]
         elif st.query_params.get(name) != value:
             st.query_params[name] = value
-
-
-def md_escape(text: str) -> str:
-    """Text safe to put inside st.markdown/st.caption: markdown and HTML characters shown literally."""
-    out = []
-    for ch in text:
-        if ch in "\\`*_{}[]()#+-.!|<>~$&":
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
 
 
 def link_to(page: str, label: str, icon: str) -> None:
