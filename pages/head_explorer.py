@@ -11,7 +11,7 @@ from ui.charts.head_view import head_view_chart
 from ui.charts.heatmap import heatmap_chart
 from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart
 from ui.check_yourself import check_yourself
-from ui.head_view import (
+from ui.sentence_picker import (
     VIEWS,
     attention_or_message,
     export_buttons,
