@@ -27,5 +27,13 @@ QUIZ_LEARNER_ID = "quiz_learner_id"  # anonymous id the browser keeps in a cooki
 QUIZ_PROGRESS_NOTICE = "quiz_progress_notice"  # (kind, text) about keeping progress on the server
 QUIZ_PROGRESS_RETRY_AT = "quiz_progress_retry_at"  # after a failed save, when to try the database again
 
+# --- presenter mode (ui/presenter.py)
+PRESENTER_MODE = "presenter_mode"
+PRESENTER_TOGGLE = "presenter_toggle"
+PRESENTER_STEP_PREFIX = "presenter_step:"  # + page name: how many steps are shown
+
+# --- numbers the learner saw, for the summary page (ui/summary_numbers.py)
+SUMMARY_NUMBERS = "summary_numbers"
+
 # --- instructor view
 INSTRUCTOR_AUTHORISED = "instructor_authorised"
