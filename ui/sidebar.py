@@ -9,8 +9,9 @@ from ui.learner_progress import (
     show_progress_notice,
     sync_progress,
 )
+from ui.markdown import md_escape
+from ui.models import get_model
 from ui.session_keys import PAGES_VISITED
-from ui.state import get_model
 
 
 def record_visit(page_title: str) -> set[str]:
@@ -42,11 +43,11 @@ def show_sidebar(page_title: str) -> None:
     visited = st.session_state[PAGES_VISITED]
     with st.sidebar:
         keep_id_in_browser()
-        loaded = get_model()
+        loaded = get_model(show_error=False)  # the page says why once; the sidebar stays quiet
         if loaded is not None:
             facts = loaded.facts
             st.markdown(
-                f"**Model shown:** {facts.name}  \n"
+                f"**Model shown:** {md_escape(facts.name)}  \n"
                 f"{facts.n_layers} layers × {facts.n_heads} heads, d_k = {facts.d_k}, "
                 f"{facts.n_parameters / 1e6:.1f} M parameters, up to {facts.max_length} tokens"
             )
