@@ -9,7 +9,7 @@ import streamlit as st
 from lessonkit.quiz import QUIZ_PAGE, final_quiz, question_numbers
 from ui.app_guard import require_app_navigation
 from ui.learner_progress import (
-    KEPT_NOTE,
+    KEPT_NOTE_ON_QUIZ,
     show_progress_notice,
     start_over,
     sync_progress,
@@ -47,7 +47,7 @@ st.markdown(
 )
 show_progress_notice()
 note, button = st.columns([5, 1], vertical_alignment="center")
-note.caption(KEPT_NOTE)
+note.caption(KEPT_NOTE_ON_QUIZ)
 button.button("Start over", key="quiz-start-over", on_click=start_over,
               help="Forget your answers and visited pages in this browser. Answers already sent to the "
                    "class stay there.")

@@ -39,7 +39,11 @@ COOKIE_MAX_AGE_S = 180 * 24 * 3600
 RETRY_AFTER_FAILURE_S = 20.0  # a database that failed is not asked again on every click
 KEPT_NOTE = (
     "Your progress is kept in this browser: an anonymous id in a cookie, your answers on this app's "
-    "server. Use **Start over** on the quiz page to forget it."
+    "server. **Start over** on the quiz page forgets it."
+)
+KEPT_NOTE_ON_QUIZ = (
+    "Your progress is kept in this browser (an anonymous id in a cookie, your answers on this app's "
+    "server), so a reload or a second tab carries on where you were. **Start over** forgets it."
 )
 
 
