@@ -73,6 +73,15 @@ def classifier_forward(loaded: LoadedModel, head: SentimentHead, encoded, output
     return head_logits(head, pooled), (outputs.attentions if output_attentions else None)
 
 
+def probabilities_from_hidden(
+    head: SentimentHead, last_hidden: "torch.Tensor", attention_mask: "torch.Tensor"
+) -> "torch.Tensor":
+    """batch x 2 softmax (float64) of pooling + head on last hidden states an edited forward produced."""
+    import torch
+
+    return torch.softmax(head_logits(head, mean_pool(last_hidden, attention_mask)).double(), -1)
+
+
 def class_probabilities(loaded: LoadedModel, head: SentimentHead, encoded) -> "torch.Tensor":
     """batch x 2 softmax of the classifier's logits (differentiable, float64)."""
     import torch
