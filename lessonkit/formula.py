@@ -10,9 +10,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy.special import softmax
-from scipy.stats import entropy
 
 from lessonkit.model import LoadedModel, head_query_key_weights
+from lessonkit.statistics import row_entropy
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def softmax_peakedness(d_ks: list[int], n_keys: int = 10, n_draws: int = 500, se
                     "d_k": d_k,
                     "scaling": "divided by sqrt(d_k)" if scaled else "not scaled",
                     "mean largest weight": float(weights.max(-1).mean()),
-                    "mean entropy (nats)": float(entropy(weights, axis=-1).mean()),
+                    "mean entropy (nats)": float(row_entropy(weights).mean()),
                     "uniform entropy (nats)": float(np.log(n_keys)),
                 }
             )

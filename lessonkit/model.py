@@ -187,9 +187,10 @@ def head_query_key_weights(
     rows = slice(head * d_k, (head + 1) * d_k)
 
     def part(linear):
-        weight = linear.weight.detach().to(dtype=torch.float64).numpy()
-        bias = linear.bias.detach().to(dtype=torch.float64).numpy()
-        return weight[rows].T.copy(), bias[rows].copy()
+        # slice the head's d_k rows first, then convert: d_k x d_model values, not the whole layer
+        weight = linear.weight.detach()[rows].to(dtype=torch.float64).numpy()
+        bias = linear.bias.detach()[rows].to(dtype=torch.float64).numpy()
+        return weight.T.copy(), bias.copy()
 
     w_q, b_q = part(self_attention.query)
     w_k, b_k = part(self_attention.key)
