@@ -20,7 +20,6 @@ QUIZ_RETRY_IDS = "quiz_retry_ids"
 QUIZ_SUBMISSION_ID = "quiz_submission_id"
 QUIZ_SENT_IDS = "quiz_sent_ids"  # question ids this tab has seen stored for the class
 QUIZ_DISPLAY_NAME = "quiz-display-name"
-QUIZ_SENT_NAME = "quiz_sent_name"
 QUIZ_SEND_MESSAGE = "quiz_send_message"  # (kind, text) of the last send, shown once
 QUIZ_CLEARED = "quiz_cleared"  # question id -> time a "try again" cleared its answer (kept server-side too)
 QUIZ_LEARNER_ID = "quiz_learner_id"  # anonymous id the browser keeps in a cookie (ui/learner_progress.py)
