@@ -26,7 +26,7 @@ system-deps:
 	fi
 
 run: install
-	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run streamlit_app.py
+	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app_server.py
 
 test: install system-deps
 	HF_HUB_OFFLINE=1 $(PY) -m pytest -q tests

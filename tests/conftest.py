@@ -59,12 +59,13 @@ def is_loopback_url(url: str) -> bool:
 
 @contextmanager
 def running_streamlit(log_name: str = ".pytest-streamlit.log") -> Iterator[str]:
-    """Start `streamlit run streamlit_app.py` on a free loopback port; yield its base URL; stop it."""
+    """Start `streamlit run app_server.py` (what `make run` serves) on a free loopback port; yield its
+    base URL; stop it."""
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     with open(REPO / log_name, "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
+            [sys.executable, "-m", "streamlit", "run", "app_server.py", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true"],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )

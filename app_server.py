@@ -1,0 +1,26 @@
+"""The served app: streamlit_app.py, with the model and classifiers loaded at server start-up.
+
+    streamlit run app_server.py        (what `make run`, the tests and deploy/ start)
+
+Streamlit runs a page script only when a browser connects, so a plain `streamlit run
+streamlit_app.py` makes its first visitor wait for the model. Here the st.App lifespan starts
+the warm-up in a background thread as soon as the server is up: it accepts connections at once,
+and a page opened during the warm-up waits for the same single load.
+"""
+from __future__ import annotations
+
+import threading
+from contextlib import asynccontextmanager
+
+import streamlit as st
+
+
+@asynccontextmanager
+async def _warm_at_start(app):
+    from ui.warm_up import warm_up
+
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    yield
+
+
+app = st.App("streamlit_app.py", lifespan=_warm_at_start)

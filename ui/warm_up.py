@@ -1,0 +1,40 @@
+"""Loading what every page needs before the first student arrives (run by app_server.py at start-up).
+
+Everything goes through the same st.cache_resource loaders the pages call, so a page opened while
+the warm-up is still running waits for the one load in progress instead of starting another.
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+log = logging.getLogger("lesson.warm_up")
+
+
+def warm_up() -> float:
+    """Load the model, the classifier head and the BiLSTMs, and analyse the first probe; seconds taken."""
+    # Outside a session the cache decorators warn that no script is running; that is expected here.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
+    start = time.perf_counter()
+    from ui import models
+
+    try:
+        loaded = models._load_cached_model(models.configured_model_setting())
+    except Exception:
+        log.exception("warm-up: the model could not be loaded; pages will say why")
+        return time.perf_counter() - start
+    try:
+        from lessonkit.analysis import analyse_sentence
+        from lessonkit.transformer_classifier import head_mismatch
+
+        analyse_sentence(loaded, "The animal didn't cross the street because it was too tired.")
+        head = models._shipped_head(models._file_key(models.HEAD_FILE))
+        if head_mismatch(head, loaded.facts) is not None:
+            models._quick_head(loaded, loaded.facts.source)
+        for name, path in models.BILSTM_FILES.items():
+            models._bilstm(loaded, loaded.facts.source, models._file_key(path), str(path))
+    except Exception:  # a missing or damaged file: the page that needs it says which
+        log.exception("warm-up: something optional could not be loaded")
+    seconds = time.perf_counter() - start
+    log.warning("warm-up done in %.1f s", seconds)  # warning: shown at Streamlit's default log level
+    return seconds
