@@ -31,7 +31,7 @@ def warm_up() -> float:
         head = models._shipped_head(models._file_key(models.HEAD_FILE))
         if head_mismatch(head, loaded.facts) is not None:
             models._quick_head(loaded, loaded.facts.source)
-        for name, path in models.BILSTM_FILES.items():
+        for path in models.BILSTM_FILES.values():
             models._bilstm(loaded, loaded.facts.source, models._file_key(path), str(path))
     except Exception:  # a missing or damaged file: the page that needs it says which
         log.exception("warm-up: something optional could not be loaded")
