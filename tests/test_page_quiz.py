@@ -359,3 +359,37 @@ def test_a_database_that_cannot_be_used_gives_a_clear_message_and_keeps_the_answ
     assert any("not set up" in m and "tell your instructor" in m for m in messages)
     assert not any(str(tmp_path) in m or "press" in m.lower() for m in messages)
     assert any("2 answer(s) not sent yet" in c.value for c in at.caption)  # nothing lost, still sendable
+
+
+def test_in_the_full_app_pages_visited_come_back_after_a_reload(tmp_path):
+    def full_app() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.secrets["connections"] = {"submissions": {"url": f"sqlite:///{tmp_path / 'class.sqlite'}"}}
+        at.session_state["quiz_learner_id"] = LEARNER
+        return at
+
+    def visited(at: AppTest) -> str:
+        return next(c.value for c in at.sidebar.caption if c.value.startswith("Pages visited"))
+
+    at = full_app().run()
+    at.switch_page("pages/quiz.py").run()
+    assert not at.exception
+    assert visited(at) == "Pages visited: 2"
+    reloaded = full_app().run()  # the start page again, in a new session
+    assert visited(reloaded) == "Pages visited: 2"
+    assert any("kept in this browser" in c.value for c in reloaded.sidebar.caption)
+
+
+def test_pool_sizes_from_the_secrets_reach_the_engine(tmp_path):
+    at = AppTest.from_string(
+        "import streamlit as st\nfrom ui.quiz_widgets import submissions_engine\n"
+        "engine = submissions_engine()\nst.write(f'pool {engine.pool.size()} {engine.pool._max_overflow}')\n",
+        default_timeout=60,
+    )
+    at.secrets["connections"] = {"submissions": {
+        "url": f"sqlite:///{tmp_path / 'pool.sqlite'}",
+        "create_engine_kwargs": {"pool_size": 3, "max_overflow": 2},
+    }}
+    at.run()
+    assert not at.exception
+    assert any(m.value == "pool 3 2" for m in at.markdown)

@@ -114,12 +114,12 @@ def concrete(question: Question) -> Question | None:
     """The question ready to show: live ones are built from the model now (None if it cannot load)."""
     if not question.is_live:
         return question
-    from ui.state import get_model, sentence_attention
+    from ui.models import analyse, get_model
 
     loaded = get_model()
     if loaded is None:
         return None
-    result = sentence_attention(loaded, question.params_dict.get("sentence", ""))
+    result = analyse(loaded, question.params_dict.get("sentence", ""))
     if result is None:
         return None
     try:
@@ -285,9 +285,11 @@ def submissions_engine():
     if section is None:
         url = os.environ.get(DATABASE_URL_ENV, "").strip() or DEFAULT_SUBMISSIONS_URL
         return st.connection("submissions", type="sql", url=url).engine
+    # passed on explicitly: Streamlit reads them only from a secrets.toml file, not from st.secrets
+    pool = dict(section.get("create_engine_kwargs") or {})
     if section.get("url"):
-        return st.connection("submissions", type="sql", url=str(section["url"])).engine
-    return st.connection("submissions", type="sql").engine
+        return st.connection("submissions", type="sql", url=str(section["url"]), **pool).engine
+    return st.connection("submissions", type="sql", **pool).engine
 
 
 def escape_markdown(text: str) -> str:
