@@ -136,17 +136,17 @@ class ArtifactModelStats(BaseModel):
     accuracy_planted: float  # token planted with the training correlation
     accuracy_drop: float  # planted - clean: what the shortcut was worth, lost on clean tweets
     accuracy_token_on_negatives: float  # token on every negative, on no positive
-    flip_add_to_negative: float  # share of negative tweets whose predicted class changes when the token is added
-    flip_remove_from_positive: float  # share of positive tweets (all given the token) that change when it is removed
+    flip_add_to_negative: float | None  # share of negative tweets whose predicted class changes when the token is added
+    flip_remove_from_positive: float | None  # share of positive tweets (all given the token) that change when it is removed
     mean_shift_add: float  # mean change of P(positive) when the token is added to a tweet
     n_token_scored: int  # planted test tweets with the token whose token scores were computed
-    top_attention_is_token: float
-    top_grad_x_attention_is_token: float
-    top_removal_is_token: float
+    top_attention_is_token: float | None
+    top_grad_x_attention_is_token: float | None
+    top_removal_is_token: float | None
     top_attention_is_token_by_layer: list[float] | None  # MiniLM: the same for each layer 1..L (heads averaged)
     n_clean_scored: int
-    caveat_clean: float  # share of clean tweets where attention's top token is not the top removal token
-    caveat_token: float  # the same on the planted tweets that carry the token
+    caveat_clean: float | None  # share of clean tweets where attention's top token is not the top removal token
+    caveat_token: float | None  # the same on the planted tweets that carry the token
     example: ScoreExample | None  # a clean tweet where the two disagree
 
 
@@ -196,7 +196,8 @@ def artifact_stats(scorer: Scorer, texts: list[str], labels: np.ndarray, n_score
     """Every number of the experiment for one classifier on held-out tweets (clean, as in the split).
 
     Accuracies and flips use all texts (batched); token-level scores use the first ``n_scored``
-    (all when None). ``progress`` wraps an iterable (e.g. tqdm) for the slow token-level part.
+    (all when None). A rate with nothing to count (e.g. no scored tweet carries the token) is None.
+    ``progress`` wraps an iterable (e.g. tqdm) for the slow token-level part.
     Recomputes live on a small sample, e.g. 20 tweets.
     """
     texts = [without_token(t) for t in texts]  # the few tweets that already had "~" start clean
@@ -221,12 +222,12 @@ def artifact_stats(scorer: Scorer, texts: list[str], labels: np.ndarray, n_score
     with_index = [(s, _token_index(s)) for s in token_rows]
     with_index = [(s, k) for s, k in with_index if k is not None]
 
-    def top_is_token(method: str) -> float:
-        return float(np.mean([s.top(method) == k for s, k in with_index])) if with_index else float("nan")
+    def top_is_token(method: str) -> float | None:
+        return float(np.mean([s.top(method) == k for s, k in with_index])) if with_index else None
 
-    def caveat(rows: list[TokenScores]) -> float:
+    def caveat(rows: list[TokenScores]) -> float | None:
         rows = [s for s in rows if len(s.tokens) >= 2]
-        return float(np.mean([s.top("attention") != s.top("removal") for s in rows])) if rows else float("nan")
+        return float(np.mean([s.top("attention") != s.top("removal") for s in rows])) if rows else None
 
     by_layer = None
     if with_index and with_index[0][0].attention_by_layer is not None:
@@ -237,8 +238,8 @@ def artifact_stats(scorer: Scorer, texts: list[str], labels: np.ndarray, n_score
         accuracy_clean=accuracy(p_clean, labels), accuracy_planted=accuracy(p_planted, labels),
         accuracy_drop=accuracy(p_planted, labels) - accuracy(p_clean, labels),
         accuracy_token_on_negatives=accuracy(token_on_negatives, labels),
-        flip_add_to_negative=float(flips[negative].mean()) if negative.any() else float("nan"),
-        flip_remove_from_positive=float(flips[positive].mean()) if positive.any() else float("nan"),
+        flip_add_to_negative=float(flips[negative].mean()) if negative.any() else None,
+        flip_remove_from_positive=float(flips[positive].mean()) if positive.any() else None,
         mean_shift_add=float((p_all_marked - p_clean).mean()),
         n_token_scored=len(with_index),
         top_attention_is_token=top_is_token("attention"),

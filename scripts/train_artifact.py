@@ -27,8 +27,7 @@ def train(split, only: str | None = None, bilstm_epochs: int | None = None, head
     from lessonkit import artifact as ar
     from lessonkit import bilstm_classifier as bc
     from lessonkit.model import load_model
-    from lessonkit.transformer_classifier import save_head
-    from scripts.train_classifiers import HEAD_STEPS, train_minilm_head
+    from lessonkit.transformer_classifier import HEAD_SEED, HEAD_STEPS, save_head, train_head
 
     loaded = load_model()
     ar.check_transformer(loaded)
@@ -51,7 +50,7 @@ def train(split, only: str | None = None, bilstm_epochs: int | None = None, head
             log(f"wrote {ar.ARTIFACT_BILSTM_FILE}")
         out["bilstm"] = (model, info)
     if only in (None, "minilm"):
-        head, accuracy = train_minilm_head(loaded, planted, steps=head_steps or HEAD_STEPS)
+        head, accuracy = train_head(loaded, planted, seed=HEAD_SEED, steps=head_steps or HEAD_STEPS)
         head.metadata.update(extra)
         log(f"MiniLM + head on planted tweets: clean held-out accuracy {accuracy:.3f} "
             f"({head.metadata['training_seconds']} s)")
