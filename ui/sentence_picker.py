@@ -1,13 +1,12 @@
-"""Shared pieces of the head pages: the sentence picker, deep links, cached per-sentence results,
-and PNG/SVG export buttons.
+"""What the head pages share: the sentence picker, the maps a view draws (tokens or words, with
+[CLS]/[SEP]/punctuation optionally hidden), and PNG/SVG export buttons.
 
-Deep links: the URL holds ``text`` (and ``pair``), ``layer`` and ``head`` (1-indexed, like the
-labels; several heads as ``head=1,4``), ``view`` and ``words``. Opening such a link restores the
-view. The sentence also lives in session state (``head_text``/``head_pair``) so that moving
-between the head pages keeps it.
+The sentence comes from the URL (``text``, ``pair``: read through ui.url_state), else from the
+sentence used on another head page (session keys HEAD_TEXT/HEAD_PAIR), else the first probe.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,11 +17,16 @@ from lessonkit.analysis import SentenceAnalysis
 from lessonkit.head_patterns import pattern_scores, token_kinds
 from lessonkit.model import LoadedModel
 from lessonkit.probes import find_twin, load_probes
+from lessonkit.visible_tokens import hidden_positions, without_positions
 from lessonkit.word_level import merge_attention, word_groups, word_labels
+from ui import url_state
 from ui.charts.common import chart_png, chart_svg
 from ui.models import analyse
+from ui.session_keys import HEAD_PAIR as PAIR_KEY
+from ui.session_keys import HEAD_TEXT as TEXT_KEY
 
-TEXT_KEY, PAIR_KEY = "head_text", "head_pair"  # persist across the head pages
+TEXT = url_state.Param("text", "text", "")
+PAIR = url_state.Param("pair", "text", "")
 OWN_SENTENCE = "✏️ my own sentence"
 DEFAULT_PROBE = 0  # "The animal didn't cross the street because it was too tired."
 VIEWS = {
@@ -38,27 +42,10 @@ def probe_choices() -> dict[str, tuple[str, str | None]]:
     return {f"{p.category}: {p.label}": (p.text, p.text_pair) for p in load_probes()}
 
 
-def query_param(name: str) -> str | None:
-    value = st.query_params.get(name)
-    return value if value not in (None, "") else None
-
-
-def parse_int(value: str | None, low: int, high: int, default: int) -> int:
-    """A 1-indexed number from the URL, clamped to [low, high]; default when missing or not a number."""
-    try:
-        return min(high, max(low, int(str(value).strip())))
-    except (TypeError, ValueError):
-        return default
-
-
-def parse_heads(value: str | None, n_heads: int) -> list[int]:
-    """'1,4' -> [1, 4] (1-indexed, deduplicated, out-of-range dropped); [1] when nothing usable is given."""
-    heads = []
-    for part in (value or "").split(","):
-        number = int(part) if part.strip().isdigit() else 0
-        if 1 <= number <= n_heads and number not in heads:
-            heads.append(number)
-    return heads or [1]
+def probe_label(text: str, pair: str | None) -> str:
+    """The dropdown entry naming this sentence: its probe, or "my own sentence"."""
+    current = (text, pair or None)
+    return next((label for label, value in probe_choices().items() if value == current), OWN_SENTENCE)
 
 
 def _apply_probe(prefix: str) -> None:
@@ -71,6 +58,14 @@ def _apply_probe(prefix: str) -> None:
             st.session_state[f"{prefix}_twin"] = find_twin(text) or ""
 
 
+def _typed(prefix: str) -> None:
+    """The learner edited the sentence: the dropdown names it (a probe or "my own"), the twin follows."""
+    text = st.session_state.get(f"{prefix}_text", "")
+    st.session_state[f"{prefix}_probe"] = probe_label(text, st.session_state.get(f"{prefix}_pair") or None)
+    if f"{prefix}_twin" in st.session_state:
+        st.session_state[f"{prefix}_twin"] = find_twin(text) or ""
+
+
 def sentence_picker(prefix: str) -> tuple[str, str | None]:
     """Probe library + free text (+ optional second sentence). Returns (text, pair or None).
 
@@ -80,14 +75,14 @@ def sentence_picker(prefix: str) -> tuple[str, str | None]:
     choices = probe_choices()
     first_text, first_pair = next(iter(choices.values()))
     if f"{prefix}_text" not in st.session_state:
-        url_text = query_param("text")
+        url_text = url_state.read(TEXT)
         st.session_state[f"{prefix}_text"] = url_text or st.session_state.get(TEXT_KEY) or first_text
         st.session_state[f"{prefix}_pair"] = (
-            query_param("pair") if url_text else st.session_state.get(PAIR_KEY, first_pair or "")
+            url_state.read(PAIR) if url_text else st.session_state.get(PAIR_KEY, first_pair or "")
         ) or ""
-        current = (st.session_state[f"{prefix}_text"], st.session_state[f"{prefix}_pair"] or None)
-        labels = [label for label, value in choices.items() if value == current]
-        st.session_state[f"{prefix}_probe"] = labels[0] if labels else OWN_SENTENCE
+        st.session_state[f"{prefix}_probe"] = probe_label(
+            st.session_state[f"{prefix}_text"], st.session_state[f"{prefix}_pair"] or None
+        )
     st.selectbox(
         "Probe sentence (or pick ✏️ and type your own below)",
         [OWN_SENTENCE, *choices],
@@ -99,10 +94,10 @@ def sentence_picker(prefix: str) -> tuple[str, str | None]:
     )
     left, right = st.columns([3, 2])
     with left:
-        text = st.text_area("Sentence", key=f"{prefix}_text", height=80, max_chars=None)
+        text = st.text_area("Sentence", key=f"{prefix}_text", height=80, max_chars=None, on_change=_typed, args=(prefix,))
     with right:
         pair = st.text_input(
-            "Second sentence (optional: joined with [SEP])", key=f"{prefix}_pair",
+            "Second sentence (optional: joined with [SEP])", key=f"{prefix}_pair", on_change=_typed, args=(prefix,),
             help="BERT-style models read sentence pairs as [CLS] first [SEP] second [SEP].",
         )
     st.session_state[TEXT_KEY] = text
@@ -118,21 +113,40 @@ class Maps:
     labels: list[str]
     special: np.ndarray  # (n,) bool: [CLS]/[SEP]
     word_level: bool
+    hidden_share: np.ndarray | None = None  # layers x heads x q: weight that went to hidden tokens
 
 
-@st.cache_data(max_entries=32, show_spinner=False)
+@st.cache_data(max_entries=4, show_spinner=False)  # a 512-token set of maps is ~75 MB: keep few
 def _cached_word_maps(_sentence: SentenceAnalysis, model_source: str, text: str, pair: str | None) -> Maps:
     groups = word_groups(_sentence.word_ids, _sentence.segment_ids)
     special = np.array([_sentence.word_ids[g[0]] is None for g in groups], dtype=bool)
     return Maps(merge_attention(_sentence.attn, groups), word_labels(_sentence.tokens, groups), special, True)
 
 
-def maps_for(loaded: LoadedModel, sentence: SentenceAnalysis, words: bool) -> Maps:
-    """Token-level maps as they are (no copy); word-level ones merged once per sentence (cached)."""
+@st.cache_data(max_entries=4, show_spinner=False)
+def _cached_visible_maps(_maps: Maps, model_source: str, text: str, pair: str | None, words: bool) -> Maps:
+    hide = hidden_positions(_maps.labels, _maps.special, punctuation=True)
+    if hide.all():  # nothing but special tokens and punctuation: hiding would leave an empty map
+        return _maps
+    attn, share = without_positions(_maps.attn, hide)
+    labels = [label for label, hidden in zip(_maps.labels, hide) if not hidden]
+    return Maps(attn, labels, np.zeros(len(labels), dtype=bool), _maps.word_level, share)
+
+
+def maps_for(loaded: LoadedModel, sentence: SentenceAnalysis, words: bool, hide: bool = False) -> Maps:
+    """Token-level maps as they are (no copy); word-level ones merged once per sentence (cached).
+
+    hide: [CLS], [SEP] and punctuation removed and every row renormalised over what is left
+    (lessonkit.visible_tokens), with the share that went to them in ``hidden_share``.
+    """
     if not words:
         special = np.array([w is None for w in sentence.word_ids], dtype=bool)
-        return Maps(sentence.attn, list(sentence.tokens), special, False)
-    return _cached_word_maps(sentence, loaded.facts.source, sentence.text, sentence.text_pair)
+        maps = Maps(sentence.attn, list(sentence.tokens), special, False)
+    else:
+        maps = _cached_word_maps(sentence, loaded.facts.source, sentence.text, sentence.text_pair)
+    if not hide:
+        return maps
+    return _cached_visible_maps(maps, loaded.facts.source, sentence.text, sentence.text_pair, words)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -169,19 +183,7 @@ def export_buttons(chart_factory: Callable[[], object], name: str, key: str) -> 
         )
 
 
-def sync_query_params(values: dict[str, str]) -> None:
-    """Write the current view into the URL (only the keys given; unchanged ones are left alone)."""
-    for name, value in values.items():
-        if not value:
-            if name in st.query_params:
-                del st.query_params[name]
-        elif st.query_params.get(name) != value:
-            st.query_params[name] = value
-
-
 def link_to(page: str, label: str, icon: str) -> None:
     """st.page_link that stays quiet when the page is not registered in this app's navigation."""
-    try:
+    with contextlib.suppress(Exception):  # StreamlitPageNotFoundError outside the full app (single-page test)
         st.page_link(page, label=label, icon=icon)
-    except Exception:  # StreamlitPageNotFoundError outside the full app (e.g. a single-page test run)
-        pass

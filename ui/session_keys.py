@@ -36,3 +36,28 @@ SUMMARY_NUMBERS = "summary_numbers"
 
 # --- instructor view
 INSTRUCTOR_AUTHORISED = "instructor_authorised"
+
+# --- lesson section 2: the head explorer (pages/head_explorer.py; ui/explorer_state.py). The head
+# finder and head accuracy pages clear these to open the explorer on a head of their choosing.
+HX_TEXT = "hx_text"
+HX_PAIR = "hx_pair"
+HX_PROBE = "hx_probe"
+HX_LAYER = "hx_layer"
+HX_HEADS = "hx_heads"
+HX_VIEW = "hx_view"
+HX_WORDS = "hx_words"
+HX_HIDE = "hx_hide"  # hide [CLS]/[SEP]/punctuation and renormalise
+HX_TWIN = "hx_twin"
+HX_FOCUS = "hx_focus"  # query position whose lines are kept (-1: all)
+HX_THRESHOLD = "hx_threshold"
+HX_TOP_K = "hx_topk"
+HX_ROW_START = "hx_row_start"
+HX_COL_START = "hx_col_start"
+HX_MODEL_VIEW = "hx_model_view"
+
+# --- lesson section 1: the formula page (pages/formula.py; ui/formula_state.py)
+FORMULA_TEXT = "real_text"
+FORMULA_LAYER = "real_layer"
+FORMULA_HEAD = "real_head"
+FORMULA_QUERY = "real_query"
+FORMULA_READY = "formula_ready"  # the URL has been read into the widgets once this session
