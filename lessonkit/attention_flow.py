@@ -15,8 +15,12 @@ Two implementations:
   * the graph is built once: layers 0..L-1 plus a single sink, whose n in-edges take the row
     of the output position being solved. Other top-layer nodes lead nowhere and other inputs
     have no way in, so leaving them out changes no pair's value;
-  * the network is already layered, so Dinic's first phase is a blocking flow of the DAG
-    itself, and few further phases (through reverse edges) are needed.
+  * the network is already layered, so Dinic's first phase needs no search (the levels are the
+    layers) and is a blocking flow of the DAG itself; on attention graphs it usually finds the
+    whole maximum, and one search of the residual graph proves it;
+  * a flow that fills the source's or the sink's total capacity is maximal: no proof search.
+The first call in a process imports numba and loads the compiled code (compiles it, once per
+machine, about five seconds).
 """
 from __future__ import annotations
 

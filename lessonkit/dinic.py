@@ -3,7 +3,7 @@
 Used by ``lessonkit.attention_flow``, which solves many small max-flow problems on one graph
 (every input token to one output position). One compiled call solves them all, so the Python
 overhead is paid once per call rather than once per pair. numba caches the machine code on disk
-(``cache=True``): only the first call on a machine compiles (about two seconds).
+(``cache=True``): only the first call on a machine compiles (about five seconds on an idle machine).
 
 Graphs are in residual CSR form: for node u, edges indptr[u]..indptr[u+1]-1 go to heads[e],
 and reverse[e] is the index of the opposite edge (capacity 0 for an edge added only as a

@@ -144,7 +144,7 @@ st.altair_chart(
 st.caption(
     f"Flow values are divided by their sum so the three bars are comparable (as Abnar & Zuidema plot them); "
     f"the raw max-flow values range from {flow_row.min():.3f} to {flow_row.max():.3f}. The {len(labels)} max-flows "
-    f"for this row took {flow_seconds * 1000:.0f} ms (scipy's Dinic on capacities × 10⁷). Flow uses the same "
+    f"for this row took {flow_seconds * 1000:.0f} ms (Dinic's algorithm, compiled, on the exact weights). Flow uses the same "
     f"fused matrices as the plain rollout ({fusion} of heads{', discard ' + format(discard, '.0%') if discard else ''})."
 )
 
