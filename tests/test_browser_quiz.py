@@ -127,6 +127,19 @@ def test_answers_survive_a_reload_and_two_tabs_are_one_student(database, context
         tab.page.screenshot(path=str(screenshot_dir / "quiz_sent.png"), full_page=True)
         assert len(stored_rows(database)) == 3
 
+        # start over: the browser gets a new id, so after a reload it is a new, empty attempt
+        old_id = {c["name"]: c["value"] for c in context.cookies()}["attention_lesson_learner"]
+        tab.page.locator(".st-key-quiz-start-over").get_by_role("button", name="Start over").first.click()
+        expect(tab.page.get_by_text("Started over").first).to_be_visible(timeout=60_000)
+        tab.wait_until_idle()
+        new_id = {c["name"]: c["value"] for c in context.cookies()}["attention_lesson_learner"]
+        assert new_id != old_id and len(new_id) == 32
+        tab.page.reload()
+        expect(tab.page.locator(".st-key-quiz-display-name input")).to_be_visible(timeout=120_000)
+        tab.wait_until_idle()
+        assert metric_value(tab, "Answered").startswith("0 /")
+        assert len(stored_rows(database)) == 3  # what the class received stays
+
 
 def test_after_a_server_restart_unsent_answers_are_still_there_and_sendable(database, context):
     with running_streamlit(".pytest-streamlit-quiz-1.log") as base:
