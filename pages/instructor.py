@@ -13,7 +13,8 @@ require_app_navigation()
 
 POLL_REFRESH_SECONDS = 2
 ANSWERS_REFRESH_SECONDS = 10
-OPEN_MESSAGE_KEY = "instructor_poll_message"  # (kind, text) after opening a poll, shown once
+POLL_CHOICE_KEY = "instructor-poll-question"  # the selectbox of questions to open
+OPEN_MESSAGE_KEY = "instructor_poll_message"  # ("opened" | "error", text) after pressing open, shown once
 
 st.title("🧑‍🏫 Instructor view")
 
@@ -86,9 +87,10 @@ def live_poll_panel() -> None:
                                    key="instructor-poll-csv")
 
 
-def _open_poll(question_id: str) -> None:
+def _open_poll() -> None:
     """Button callback: open the chosen bank question (live ones built from the model now)."""
-    question = bank.question(question_id)
+    question_id = st.session_state.get(POLL_CHOICE_KEY)  # the choice at the click, not at drawing
+    question = bank.question(question_id) if question_id else None
     shown = concrete(question) if question is not None else None
     if shown is None:
         st.session_state[OPEN_MESSAGE_KEY] = (
@@ -100,7 +102,7 @@ def _open_poll(question_id: str) -> None:
         st.session_state[OPEN_MESSAGE_KEY] = ("error", str(error))
         return
     if iw.safe_call("open the poll", polls.open_poll, engine, poll_question) is not None:
-        st.session_state[OPEN_MESSAGE_KEY] = ("success", f"{poll_question.label} is open to the class.")
+        st.session_state[OPEN_MESSAGE_KEY] = ("opened", f"{poll_question.label} is open to the class.")
 
 
 def open_poll_form() -> None:
@@ -115,14 +117,17 @@ def open_poll_form() -> None:
                      f"{iw.short(question.prompt.split('{')[0] if question.is_live else question.prompt)}"
         for question in choices
     }
-    chosen = st.selectbox("Question (numbered as on the students' quiz page)", list(labels),
-                          format_func=labels.__getitem__, key="instructor-poll-question")
-    st.button("📣 Open to the class", key="instructor-poll-open", on_click=_open_poll, args=(chosen,),
+    st.selectbox("Question (numbered as on the students' quiz page)", list(labels),
+                          format_func=labels.__getitem__, key=POLL_CHOICE_KEY)
+    st.button("📣 Open to the class", key="instructor-poll-open", on_click=_open_poll,
               help="Opening a question ends the poll that is running.")
     message = st.session_state.pop(OPEN_MESSAGE_KEY, None)
     if message is not None:
         kind, text = message
-        (st.success if kind == "success" else st.error)(text)
+        if kind == "opened":
+            st.toast(text, icon="📣")  # passes, unlike a box that would stay while the poll runs on
+        else:
+            st.error(text)
     st.caption("Numeric questions cannot be polled. Live questions are built from the model when opened.")
 
 

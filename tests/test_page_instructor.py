@@ -2,8 +2,8 @@
 per client, the class's numbers under the numbers students see, safe CSV, a live poll run with two
 students through the UI, and the page hidden from the navigation when no password is set.
 
-Expected numbers come from separate loops: question numbers from the quiz TOML files read with
-tomllib (tests/test_page_quiz.py), counts from the answers this test stored, rows read with sqlite3.
+Expected numbers come from separate loops: question numbers read off the quiz page (ids matched to
+the TOML files read with tomllib), counts from the answers this test stored, rows read with sqlite3.
 """
 from __future__ import annotations
 
@@ -27,7 +27,6 @@ from streamlit.testing.v1 import AppTest
 
 from lessonkit import polls, submissions
 from lessonkit.submissions import Answer
-from tests.test_page_quiz import raw_questions
 from ui import instructor_widgets
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +41,12 @@ CLASS = [
     ("Cy", [("s1-row-sum", 1, "b", "option b", True), ("s3-kendall", 3, "c", "option c", True)]),
     ("Ada", [("s1-row-sum", 1, "c", "option c", False)]),  # a second attempt under the same name
 ]
+
+
+def raw_questions() -> list[dict]:
+    """Every question of the bank as written in the TOML files (each with its file's section)."""
+    files = [tomllib.loads(f.read_text(encoding="utf-8")) for f in sorted((ROOT / "quizzes").glob("*.toml"))]
+    return [dict(question, section=data["section"]) for data in files for question in data["questions"]]
 
 
 @functools.cache
@@ -62,8 +67,7 @@ def quiz_page_numbers() -> dict[str, str]:
 
 def expected_label(question_id: str) -> str:
     """What the instructor page should call a question: its quiz number, else its section's check."""
-    files = [tomllib.loads(f.read_text(encoding="utf-8")) for f in sorted((ROOT / "quizzes").glob("*.toml"))]
-    section = next(data["section"] for data in files for q in data["questions"] if q["id"] == question_id)
+    section = next(q["section"] for q in raw_questions() if q["id"] == question_id)
     return quiz_page_numbers().get(question_id, f"Section {section} check")
 
 
@@ -253,7 +257,7 @@ def test_a_poll_opened_in_the_ui_reaches_two_students_who_are_counted_once(datab
     teacher.selectbox(key="instructor-poll-question").set_value("s1-row-sum")
     teacher.button(key="instructor-poll-open").click().run()
     assert not teacher.exception, [e.value for e in teacher.exception]
-    assert any(f"{label} is open" in s.value for s in teacher.success)
+    assert any(f"{label} is open" in t.value for t in teacher.toast), ([t.value for t in teacher.toast], [e.value for e in teacher.error])
 
     picks = [question["answer"], next(o["key"] for o in question["options"] if o["key"] != question["answer"])]
     for at, pick in zip(students, picks):

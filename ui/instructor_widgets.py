@@ -167,7 +167,7 @@ def option_counts(answers: pd.DataFrame, question: Question) -> pd.DataFrame:
     )
 
 
-def option_chart(frame: pd.DataFrame, height_per_bar: int = 34) -> alt.Chart:
+def option_chart(frame: pd.DataFrame, height_per_bar: int = 40) -> alt.Chart:
     """Horizontal bars: students per option, the right option(s) in green."""
     data = frame.assign(mark=frame["right"].map({True: "right", False: "not right"}))
     return (
@@ -175,7 +175,7 @@ def option_chart(frame: pd.DataFrame, height_per_bar: int = 34) -> alt.Chart:
         .mark_bar()
         .encode(
             x=alt.X("count:Q", title="students", axis=alt.Axis(tickMinStep=1)),
-            y=alt.Y("option:N", title=None, sort=list(data["option"]), axis=alt.Axis(labelLimit=420)),
+            y=alt.Y("option:N", title=None, sort=list(data["option"]), axis=alt.Axis(labelLimit=420, labelOverlap=False)),
             color=alt.Color("mark:N", title=None, scale=alt.Scale(domain=["right", "not right"],
                                                                     range=["#2e7d32", "#9e9e9e"])),
             tooltip=[alt.Tooltip("option:N"), alt.Tooltip("count:Q", title="students")],

@@ -102,16 +102,20 @@ def _ask(poll: polls.Poll, student: str) -> None:
 def _reveal(poll: polls.Poll, mine: tuple[str, ...] | None) -> None:
     question = poll.question
     right = set(question.answer)
-    words = "; ".join(question.option(key).text for key in question.answer if question.option(key))
+    words = _texts(question, question.answer)
     if mine is None:
         st.info(f"The answer: {words}")
     elif set(mine) == right:
         st.success(f"You were right. The answer: {words}", icon="✅")
     else:
-        st.error(f"Not this time. The answer: {words}", icon="❌")
+        st.error(f"Not this time. You answered: {_texts(question, mine)}. The answer: {words}", icon="❌")
     for option in question.options:
         mark = "✔" if option.key in right else "✘"
-        st.markdown(f"{mark} **{option.text}**: {option.explanation}")
+        st.markdown(f"{mark} **{option.text}**  \n{option.explanation}")
+
+
+def _texts(question: polls.PollQuestion, keys) -> str:
+    return "; ".join(question.option(key).text for key in keys if question.option(key))
 
 
 def _draw(student: str | None) -> None:
@@ -131,7 +135,7 @@ def _draw(student: str | None) -> None:
         st.caption("Live polls are not available right now.")
         return
     question = poll.question
-    with st.container(border=True, key=f"live-poll-{poll.poll_id}"):
+    with st.container(border=True, key=f"poll-box-{poll.poll_id}"):
         st.markdown(f"**📣 Live poll from your instructor · {question.label}**")
         st.markdown(question.prompt)
         _show_message()
@@ -139,8 +143,7 @@ def _draw(student: str | None) -> None:
             _reveal(poll, mine)
             return
         if mine is not None:
-            st.success(f"Your answer is in: {'; '.join(question.option(k).text for k in mine if question.option(k))}",
-                       icon="📬")
+            st.success(f"Your answer is in: {_texts(question, mine)}", icon="📬")
         elif poll.state == polls.OPEN:
             _ask(poll, who)
             return
