@@ -22,7 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from lessonkit.attention_flow import attention_flow
-from lessonkit.gradient_attention import attention_gradients, spearman
+from lessonkit.gradient_attention import attention_gradients
+from lessonkit.statistics import spearman
 from lessonkit.model import LoadedModel
 from lessonkit.rollout import fuse_heads, residual_matrices, rollout_from_matrices
 from lessonkit.transformer_classifier import SentimentHead, classifier_forward

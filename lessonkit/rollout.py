@@ -13,12 +13,17 @@ from __future__ import annotations
 from typing import Literal
 
 import numpy as np
+from jaxtyping import Float
 
+from lessonkit.statistics import normalised_entropy
+
+Maps = Float[np.ndarray, "layers heads query key"]
+Fused = Float[np.ndarray, "layers query key"]
 HeadFusion = Literal["mean", "max", "min"]
 FUSIONS: tuple[str, ...] = ("mean", "max", "min")
 
 
-def fuse_heads(attn: np.ndarray, fusion: HeadFusion = "mean") -> np.ndarray:
+def fuse_heads(attn: Maps, fusion: HeadFusion = "mean") -> Fused:
     """layers x heads x q x k -> layers x q x k, fusing heads by mean, max or min."""
     attn = np.asarray(attn, dtype=np.float64)
     if attn.ndim != 4:
@@ -90,29 +95,44 @@ def attention_rollout(
     return rollout_from_matrices(residual_matrices(fused, residual))
 
 
-def gradient_weighted_fusion(attn: np.ndarray, grad: np.ndarray) -> np.ndarray:
-    """layers x heads x q x k attention and dL/dA -> layers x q x k: mean over heads of (A * dL/dA) clamped at 0.
+def gradient_weighted_fusion(attn: Maps, class_grad: Maps) -> Fused:
+    """Attention and dy_c/dA (the explained class's logit) -> layers x q x k: mean over heads of (A * dy_c/dA)+.
 
     This is the head fusion of Chefer et al. (2021) and vit-explain's grad rollout.
     """
-    attn = np.asarray(attn, dtype=np.float64)
-    grad = np.asarray(grad, dtype=np.float64)
-    if attn.shape != grad.shape:
-        raise ValueError(f"attention {attn.shape} and gradient {grad.shape} shapes differ")
-    return np.clip(attn * grad, 0.0, None).mean(axis=1)
+    from lessonkit.gradient_attention import signed_gradient_attention
+
+    return signed_gradient_attention(attn, class_grad).mean(axis=1)
 
 
-def gradient_weighted_rollout(attn: np.ndarray, grad: np.ndarray, discard_fraction: float = 0.0) -> np.ndarray:
-    """Rollout with heads fused by the positive part of A * dL/dA instead of the plain mean.
+def gradient_weighted_rollout(attn: Maps, class_grad: Maps, discard_fraction: float = 0.0) -> Fused:
+    """Rollout with heads fused by the positive part of A * dy_c/dA instead of the plain mean.
 
     Each fused matrix is scaled so its largest row sum is 1 before the residual is added, so the
-    gradient's overall size (which depends on the loss) does not decide how much the identity
-    dominates. Returns layers x q x k.
+    gradient's overall size does not decide how much the identity dominates. Returns layers x q x k.
     """
-    fused = discard_lowest(gradient_weighted_fusion(attn, grad), discard_fraction)
+    fused = discard_lowest(gradient_weighted_fusion(attn, class_grad), discard_fraction)
     peak = fused.sum(axis=-1).max(axis=-1, keepdims=True)[..., None]  # layers x 1 x 1
     fused = np.divide(fused, peak, out=np.zeros_like(fused), where=peak > 0)
     return rollout_from_matrices(residual_matrices(fused, residual=True))
+
+
+def mixing_by_layer(raw: Fused, rollout: Fused) -> list[dict[str, float | int | str]]:
+    """Rows (layer counted from 1, what, value) of how mixed the positions are after each layer.
+
+    Own token's share = the mean of the diagonal; spread = mean row entropy / log(n) of rollout.
+    """
+    raw = np.asarray(raw, dtype=np.float64)
+    rollout = np.asarray(rollout, dtype=np.float64)
+    rows: list[dict[str, float | int | str]] = []
+    for layer in range(raw.shape[0]):
+        rows += [
+            {"layer": layer + 1, "what": "own token's share, raw attention", "value": float(np.diagonal(raw[layer]).mean())},
+            {"layer": layer + 1, "what": "own token's share, rollout", "value": float(np.diagonal(rollout[layer]).mean())},
+            {"layer": layer + 1, "what": "spread of rollout rows (entropy / log n)",
+             "value": float(normalised_entropy(rollout[layer]).mean())},
+        ]
+    return rows
 
 
 def token_row(rollout: np.ndarray, position: int = 0, layer: int = -1) -> np.ndarray:

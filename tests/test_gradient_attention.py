@@ -15,7 +15,9 @@ from lessonkit.gradient_attention import (
     encode_text,
     gradient_weighted_attention,
     head_scores,
-    spearman,
+    head_table,
+    signed_gradient_attention,
+    unsigned_gradient_attention,
 )
 from lessonkit.intervention import ablate_heads, editing_attention, register_editable_attention
 from lessonkit.model import LoadedModel
@@ -98,11 +100,38 @@ def test_input_gradient_matches_finite_differences(toy):
         assert result.input_grad[position, dim] == pytest.approx((values[0] - values[1]) / (2 * eps), rel=1e-5)
 
 
+def _logit(loaded, head, encoded, target, edit=None):
+    with torch.no_grad(), editing_attention(loaded, edit):
+        logits, _ = classifier_forward(loaded, head, encoded)
+        return float(logits[0, target])
+
+
+@pytest.mark.parametrize("target", [0, 1])
+def test_signed_view_uses_the_class_logit_gradient(toy, target):
+    """(A * dy_c/dA)+ with dy_c/dA by finite differences of the class logit (issue 10: the sign was reversed)."""
+    loaded, head, encoded = toy
+    result = attention_gradients(loaded, head, encoded, target=target)
+    eps = 1e-6
+    numeric = np.zeros_like(result.attn)
+    for index in np.ndindex(*numeric.shape):
+        plus = _logit(loaded, head, encoded, target, _nudge(*index, eps))
+        minus = _logit(loaded, head, encoded, target, _nudge(*index, -eps))
+        numeric[index] = (plus - minus) / (2 * eps)
+    np.testing.assert_allclose(result.class_grad, numeric, rtol=1e-5, atol=1e-8)
+    expected = np.clip(result.attn * numeric, 0, None)
+    assert expected.max() > 1e-4 and (result.attn * numeric < -1e-6).any()  # both signs occur: not vacuous
+    np.testing.assert_allclose(gradient_weighted_attention(result, signed=True), expected, rtol=1e-5, atol=1e-9)
+    # the unsigned view stays A * |dL/dA| of the cross-entropy
+    np.testing.assert_allclose(gradient_weighted_attention(result), result.attn * np.abs(result.grad))
+
+
 def test_gradient_weighted_variants_by_hand():
     attn = np.array([0.5, 0.25, 0.25]).reshape(1, 1, 1, 3)
     grad = np.array([-2.0, 4.0, 0.0]).reshape(1, 1, 1, 3)
-    np.testing.assert_allclose(gradient_weighted_attention(attn, grad).ravel(), [1.0, 1.0, 0.0])
-    np.testing.assert_allclose(gradient_weighted_attention(attn, grad, signed=True).ravel(), [0.0, 1.0, 0.0])
+    np.testing.assert_allclose(unsigned_gradient_attention(attn, grad).ravel(), [1.0, 1.0, 0.0])
+    np.testing.assert_allclose(signed_gradient_attention(attn, grad).ravel(), [0.0, 1.0, 0.0])
+    with pytest.raises(ValueError, match="shapes differ"):
+        signed_gradient_attention(attn, grad[..., :2])
 
 
 def test_head_scores_and_along_for_the_ride_by_hand():
@@ -122,12 +151,20 @@ def test_head_scores_and_along_for_the_ride_by_hand():
     )
 
 
-def test_spearman_against_hand_ranks():
-    assert spearman([1, 2, 3, 4], [10, 20, 30, 40]) == pytest.approx(1.0)
-    assert spearman([1, 2, 3, 4], [4, 3, 2, 1]) == pytest.approx(-1.0)
-    # ranks [1,2,3,4] vs [2,1,4,3]: d^2 = 4, rho = 1 - 6*4/(4*15) = 0.6
-    assert spearman([1, 2, 3, 4], [2, 1, 4, 3]) == pytest.approx(0.6)
-    assert np.isnan(spearman([1, 1, 1], [1, 2, 3]))
+def test_head_table_ranks_by_hand():
+    ablation = np.array([[0.1, -0.5], [0.02, 0.3]])
+    scores = {
+        "gradient_weighted": np.array([[4.0, 3.0], [2.0, 1.0]]),
+        "concentration": np.array([[0.1, 0.2], [0.3, 0.4]]),
+        "taylor": np.array([[0.1, 0.5], [0.0, 0.2]]),
+    }
+    table = head_table(ablation, scores, np.array([[False, True], [False, False]]))
+    assert list(table["head"]) == ["L1 H2", "L2 H2", "L1 H1", "L2 H1"]  # by |loss change|
+    assert list(table["rank by removal"]) == [1, 2, 3, 4]
+    assert list(table["rank by gradient × attention"]) == [2, 4, 1, 3]
+    assert list(table["rank by pattern strength"]) == [3, 1, 4, 2]
+    assert list(table["role"]) == ["along for the ride", "other", "other", "other"]
+    assert not any("_" in column for column in table.columns)  # learners see no snake_case
 
 
 def test_no_ablation_changes_nothing_and_ablation_changes_only_later_layers(toy):

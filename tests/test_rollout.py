@@ -104,3 +104,41 @@ def test_bad_inputs_are_refused_with_messages():
         attention_rollout(TOY, fusion="median")
     with pytest.raises(ValueError, match="discard"):
         attention_rollout(TOY, discard_fraction=1.0)
+
+
+def test_gradient_weighted_rollout_follows_the_class_logit_on_minilm(loaded_model):
+    """Issue 10: heads are fused by (A * dy_c/dA)+ of the class logit (vit-explain), not by -dCE/dA.
+
+    The expected matrices come from a separate autograd of the logit, pooled and projected here by hand.
+    """
+    import torch
+
+    from lessonkit.gradient_attention import attention_gradients
+    from lessonkit.transformer_classifier import SentimentHead
+
+    generator = torch.Generator().manual_seed(5)
+    head = SentimentHead(torch.randn(2, loaded_model.facts.d_model, generator=generator), torch.zeros(2), {})
+    encoded = loaded_model.tokenizer("The service was slow but the food was wonderful", return_tensors="pt")
+    with torch.enable_grad():
+        out = loaded_model.model(**encoded, output_attentions=True)
+        pooled = out.last_hidden_state[0].mean(0)  # every token is real: the mean over positions
+        logits = head.weight @ pooled + head.bias
+        target = int(logits.argmax())
+        grads = torch.autograd.grad(logits[target], list(out.attentions))
+    attn = np.stack([a[0].detach().double().numpy() for a in out.attentions])
+    class_grad = np.stack([g[0].double().numpy() for g in grads])
+    n = attn.shape[-1]
+    product = np.eye(n)
+    for a, g in zip(attn, class_grad):
+        fused = np.clip(a * g, 0, None).mean(0)
+        fused = fused / fused.sum(1).max()
+        step = (fused + np.eye(n)) / 2
+        product = (step / step.sum(1, keepdims=True)) @ product
+    result = attention_gradients(loaded_model, head, dict(encoded))
+    assert result.target == target
+    ours = gradient_weighted_rollout(result.attn, result.class_grad)[-1]
+    np.testing.assert_allclose(ours, product, atol=2e-5)
+    # the loss gradient points the other way wherever it is not zero: the old fusion differed
+    signs = np.sign(result.grad) * np.sign(result.class_grad)
+    assert (signs[result.class_grad != 0] < 0).mean() > 0.5
+    assert np.abs(gradient_weighted_rollout(result.attn, result.grad)[-1] - product).max() > 1e-3
