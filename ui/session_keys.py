@@ -61,3 +61,13 @@ FORMULA_LAYER = "real_layer"
 FORMULA_HEAD = "real_head"
 FORMULA_QUERY = "real_query"
 FORMULA_READY = "formula_ready"  # the URL has been read into the widgets once this session
+
+# --- "Is attention an explanation?" (pages/not_explanation.py, ui/jain_wallace_lab.py)
+NE_TEXT = "ne_text"
+NE_EXAMPLE = "ne_example"  # the held-out tweet picked (None once the learner edits the text)
+NE_MODEL = "ne_model"  # "bilstm" or "transformer"
+NE_LAYER = "ne_layer"  # counted from 1
+NE_HEADS = "ne_heads"  # counted from 1
+NE_URL_READ = "ne_url_read"  # the URL's view was applied to the widgets once this session
+NE_SAMPLE_N = "ne_sample_n"
+NE_RECOMPUTE = "ne_recompute"
