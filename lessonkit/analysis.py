@@ -7,7 +7,9 @@ and ``result.tokens`` labels the positions.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from jaxtyping import Float
@@ -56,7 +58,7 @@ def check_text(text: str | None, what: str = "sentence") -> str:
     return text.strip()
 
 
-def tokenize(loaded: LoadedModel, text: str, text_pair: str | None = None) -> tuple[dict, bool, int]:
+def tokenize(loaded: LoadedModel, text: str, text_pair: str | None = None) -> tuple[Mapping[str, Any], bool, int]:
     """Tokenizer output truncated to the model's maximum, whether it was cut, and the uncut length."""
     tokenizer = loaded.tokenizer
     encoded = tokenizer(text, text_pair, return_tensors="pt", truncation=False)
@@ -69,7 +71,7 @@ def tokenize(loaded: LoadedModel, text: str, text_pair: str | None = None) -> tu
     return encoded, True, n_full
 
 
-def analyse_sentence(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAnalysis:
+def analyse_sentence(loaded: LoadedModel, text: str | None, text_pair: str | None = None) -> SentenceAnalysis:
     """One forward pass: tokens, every layer's and head's attention map, and hidden states."""
     import torch
 

@@ -14,8 +14,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from jaxtyping import install_import_hook
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+# Array shapes written in type hints (jaxtyping) are checked at run time while the tests run, for
+# the modules that declare them; installed before any of them is imported.
+SHAPE_CHECKED_MODULES = ["lessonkit.analysis"]
+install_import_hook(SHAPE_CHECKED_MODULES, "beartype.beartype")
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

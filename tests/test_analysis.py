@@ -92,3 +92,19 @@ def test_sentence_pair_segments(loaded_model):
     first_sep = result.tokens.index("[SEP]")
     assert result.segment_ids == [0] * (first_sep + 1) + [1] * (result.n_tokens - first_sep - 1)
     assert result.tokens.count("[SEP]") == 2
+
+
+def test_shapes_in_the_type_hints_are_checked_when_tests_run():
+    """The result object refuses arrays whose shapes disagree with each other (jaxtyping + beartype)."""
+    import numpy as np
+    import pytest
+    from jaxtyping import TypeCheckError
+
+    from lessonkit.analysis import SentenceAnalysis
+
+    def build(attn, hidden):
+        return SentenceAnalysis("t", None, ["a"], [1], [None], [0], attn, hidden, False, 1)
+
+    build(np.zeros((2, 3, 4, 4), np.float32), np.zeros((3, 4, 8), np.float32))
+    with pytest.raises(TypeCheckError):
+        build(np.zeros((2, 3, 4), np.float32), np.zeros((3, 4, 8), np.float32))  # a map without its key axis
