@@ -4,6 +4,7 @@ import streamlit as st
 from ui.app_guard import require_app_navigation
 from ui.check_yourself import check_yourself
 from ui.links import lesson_link
+from ui.markdown import md_escape
 from ui.models import get_model
 
 require_app_navigation()
@@ -15,34 +16,34 @@ st.markdown(
     "lets you open a real model, look at its weights, and then test how far they can be trusted."
 )
 
-st.header("The path through the lesson")
-LESSON_PATH = [
-    ("pages/formula.py", "1 · The attention formula", "🧮",
-     "Where the weights come from: queries, keys, the softmax, and why we divide by √d_k. "
-     "You recompute one real head by hand and compare with the model."),
-    ("pages/head_explorer.py", "2 · What heads look at", "🔦",
-     "Positional, delimiter, syntactic and coreference heads, measured on this model rather than assumed."),
-    ("pages/not_explanation.py", "3 · Is attention an explanation?", "⚖️",
-     "Jain & Wallace's permutation and adversarial tests, run live, and Wiegreffe & Pinter's reply."),
-    ("pages/gradient_attention.py", "4 · Gradient × attention", "📐",
-     "Which heads actually matter for a prediction, checked against removing them."),
-    ("pages/rollout_flow.py", "5 · Rollout and flow", "🌊",
-     "Following information through all the layers with rollout and max-flow."),
-    ("pages/faithfulness.py", "5b · Which view is faithful?", "🔬",
-     "Every view's token importance compared with blanking tokens out, over 300 test tweets."),
-    ("pages/quiz.py", "Final quiz", "🎓", "Check what stuck; in class, submit your answers under a display name."),
-]
-for page_file, label, icon, summary in LESSON_PATH:
-    lesson_link(page_file, label, icon)
-    st.caption(summary)
-
-st.header("How to use it")
+st.header("Two ways through")
 st.markdown(
-    "- Use the menu on the left to move between pages; the order above is the lesson's order.\n"
-    "- Every page accepts your own sentence. Short sentences (5–20 words) give the clearest pictures.\n"
-    "- Hover over any chart to read the exact number behind a cell or bar.\n"
-    "- Nothing here is precomputed for show: each figure comes from the model running on this machine, "
-    "and the app needs no internet connection."
+    "**The core path, about 15 minutes** (reading and trying): five short pages, a summary and the "
+    "final quiz. Each page makes one claim of the lesson, shows it on the live model, and ends with a "
+    "two-question check."
+)
+CORE_PATH = [
+    ("pages/formula.py", "1 · The attention formula", "🧮", "where the weights come from, recomputed by hand"),
+    ("pages/head_explorer.py", "2 · What heads look at", "🔦", "positional, delimiter, syntactic and coreference heads"),
+    ("pages/not_explanation.py", "3 · Is attention an explanation?", "⚖️", "Jain & Wallace's tests, live, and the reply"),
+    ("pages/gradient_attention.py", "4 · Gradient × attention", "📐", "which heads matter to one prediction"),
+    ("pages/rollout_flow.py", "5 · Rollout and flow", "🌊", "following information through every layer"),
+    ("pages/summary.py", "Summary", "📝", "each claim with the numbers you measured"),
+    ("pages/quiz.py", "Final quiz", "🎓", "what stuck; in class, send your answers"),
+]
+for page_file, label, icon, summary in CORE_PATH:
+    lesson_link(page_file, f"{label} — {summary}", icon)
+st.markdown("**Deep dives, optional** (10–20 minutes each), for when a page makes you curious:")
+DEEP_DIVES = [
+    ("pages/head_finder.py", "Head finder", "🧭", "every head scored for every pattern"),
+    ("pages/head_accuracy.py", "Do heads find the right word?", "🎯", "heads against simple rules, over many sentences"),
+    ("pages/faithfulness.py", "Which view is faithful?", "🔬", "each view against blanking tokens out, 300 tweets"),
+]
+for page_file, label, icon, summary in DEEP_DIVES:
+    lesson_link(page_file, f"{label} — {summary}", icon)
+st.caption(
+    "Every figure comes from the model running on this machine (no internet needed). Hover over a chart "
+    "for its exact numbers. Short sentences (5–20 words) give the clearest pictures."
 )
 
 st.header("The model you are looking at")
@@ -55,7 +56,7 @@ if loaded is not None:
     columns[2].metric("Heads in all", facts.n_heads_total)
     columns[3].metric("Parameters", f"{facts.n_parameters / 1e6:.1f} M")
     st.markdown(
-        f"**{facts.name}** ({facts.model_type}, uncased WordPiece vocabulary of {facts.vocab_size:,}), "
+        f"**{md_escape(facts.name)}** ({facts.model_type}, a vocabulary of {facts.vocab_size:,} tokens), "
         f"hidden size {facts.d_model}, so each head works with d_k = {facts.d_model} / {facts.n_heads} = "
         f"{facts.d_k} dimensions, and reads at most {facts.max_length} tokens."
     )
@@ -78,13 +79,5 @@ if loaded is not None:
         "the way Clark et al. number them. To show a different BERT-family model, set LESSON_MODEL to its "
         "folder (or `model = \"...\"` in .streamlit/secrets.toml) and restart."
     )
-
-st.header("What attention pictures are good for")
-st.markdown(
-    "They are a good **debugging** tool (a sentiment model that stares at exclamation marks may have "
-    "learned a quirk of its data), a way to **compare checkpoints** (what changed after fine-tuning), a "
-    "help in **error analysis**, and a window on **linguistic structure**. They are not an audited, "
-    "decision-grade explanation of why a model said what it said; page 3 shows why."
-)
 
 check_yourself(section=6, key_prefix="home_check")
