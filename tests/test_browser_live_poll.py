@@ -1,6 +1,7 @@
 """A live poll in real browsers: the instructor (password sent with Enter) opens a question, two
 students see it appear on their quiz page without reloading, answer, and the instructor's count
-rises to 2 without reloading; closing and revealing reaches the students the same way.
+rises to 2 without reloading; a reload shows the student's answer instead of asking again;
+revealing reaches the students the same way.
 
 Its own server: `streamlit run` on 127.0.0.1 with a throwaway secrets file (instructor password,
 SQLite file in a temporary folder). Screenshots at 1400 px go to artifacts/screenshots/.
@@ -124,6 +125,11 @@ def test_a_live_poll_reaches_two_students_and_the_count_updates_without_reloadin
         assert len(rows) == 2 and len({row[0] for row in rows}) == 2
         keys = [option.key for option in question.options]
         assert sorted(json.loads(row[1]) for row in rows) == sorted([[keys[0]], [keys[1]]])  # student i picked option i
+        # a reload is the same student (the browser keeps the id): the answer is shown, not asked again
+        students[0].page.reload()
+        poll = students[0].page.locator('[class*="st-key-poll-box-"]')
+        expect(poll.get_by_text("Your answer is in")).to_be_visible(timeout=120_000)
+        expect(poll.get_by_role("button", name="Send my answer")).to_have_count(0)
         teacher.wait_until_idle()
         teacher.page.screenshot(path=str(screenshot_dir / "instructor_live_poll.png"), full_page=True)
         students[0].page.screenshot(path=str(screenshot_dir / "student_poll_answered.png"))

@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 from lessonkit import polls, submissions
 from lessonkit.submissions import Answer
 from ui import instructor_widgets
+from ui.session_keys import QUIZ_LEARNER_ID
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "instructor.py")
@@ -269,10 +270,10 @@ def test_a_poll_opened_in_the_ui_reaches_two_students_who_are_counted_once(datab
         assert not at.exception
         assert "Your answer is in" in poll_box_text(at)
         assert not at.radio  # answered: the question is not asked again
-    # the first student answers again from a second tab of the same attempt: not counted twice
+    # the first student again, from a second tab (the same browser id): not asked, not counted twice
     again = AppTest.from_function(student_script, default_timeout=60)
     again.secrets["connections"] = {"submissions": {"url": f"sqlite:///{database}"}}
-    again.session_state["quiz_submission_id"] = students[0].session_state["quiz_submission_id"]
+    again.session_state[QUIZ_LEARNER_ID] = students[0].session_state[QUIZ_LEARNER_ID]
     again.run()
     assert "Your answer is in" in poll_box_text(again) and not again.radio
 

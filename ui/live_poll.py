@@ -13,7 +13,6 @@ from typing import Any
 import streamlit as st
 
 from lessonkit import polls
-from ui import session_keys
 
 log = logging.getLogger(__name__)
 
@@ -25,11 +24,12 @@ MESSAGE_KEY = "live_poll_message"  # (kind, text) after pressing send, shown onc
 def student_key() -> str:
     """Who is answering: one key per student, so a second answer is not counted twice.
 
-    For now the session's quiz attempt id; switch here to the browser-kept learner id.
+    The learner id the browser keeps in a cookie (ui/learner_progress.py): a reload or a second
+    tab is the same student. "Start over" on the quiz page makes a new one.
     """
-    from lessonkit.submissions import new_submission_id
+    from ui.learner_progress import learner_id
 
-    return st.session_state.setdefault(session_keys.QUIZ_SUBMISSION_ID, new_submission_id())
+    return learner_id()
 
 
 def _engine():
@@ -104,11 +104,11 @@ def _reveal(poll: polls.Poll, mine: tuple[str, ...] | None) -> None:
     right = set(question.answer)
     words = _texts(question, question.answer)
     if mine is None:
-        st.info(f"The answer: {words}")
+        st.info(f"The answer: “{words}”")
     elif set(mine) == right:
-        st.success(f"You were right. The answer: {words}", icon="✅")
+        st.success(f"You were right. The answer: “{words}”", icon="✅")
     else:
-        st.error(f"Not this time. You answered: {_texts(question, mine)}. The answer: {words}", icon="❌")
+        st.error(f"Not this time. You answered “{_texts(question, mine)}”; the answer: “{words}”", icon="❌")
     for option in question.options:
         mark = "✔" if option.key in right else "✘"
         st.markdown(f"{mark} **{option.text}**  \n{option.explanation}")
