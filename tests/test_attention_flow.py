@@ -161,6 +161,14 @@ def test_a_subset_of_positions_is_the_same_as_the_full_matrix_rows():
     assert attention_flow(per_layer, []).shape == (0, 6)
 
 
+def test_a_strided_view_gives_the_same_flow():
+    rng = np.random.default_rng(12)
+    per_layer = _per_layer(rng, 3, 2, 5)
+    view = np.ascontiguousarray(per_layer.transpose(0, 2, 1)).transpose(0, 2, 1)  # same values, not C-ordered
+    assert not view.flags.c_contiguous
+    np.testing.assert_array_equal(attention_flow(view), attention_flow(per_layer))
+
+
 def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="layers x n x n"):
         attention_flow(np.ones((2, 3, 4)))
