@@ -1,128 +1,132 @@
-"""Timings of Jain & Wallace's perturbations and of training the lesson's classifiers (medians of one run).
+"""Jain & Wallace's lab, before and after issue 13, measured in one run (medians; ratios are what to compare).
 
-    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.bench_perturbation [--quick]
+    HF_HUB_OFFLINE=1 .venv/bin/python -m bench.bench_perturbation [--quick] [--training]
 
-- adversarial search per sentence (target: under 2 s), BiLSTM and MiniLM (last layer, all heads);
-- 100 permutations: one batched pass against a loop of 100 single forwards (ratio);
-- training time: BiLSTM (one epoch on the full training split, times the configured epochs) and the
-  MiniLM head (feature extraction + fit), or the seconds recorded in the committed files.
+- the transformer's adversary for one 64-token sentence at layers 1, 3 and the last, all heads:
+  before (bench/jain_wallace_before.py: 60 steps, whole layer re-run through the edit hook) against
+  the live lab now (lessonkit.jain_wallace: 100 shuffles + adversary under LIVE_LAB_SECONDS), with
+  the JSD reached and the output change of each (same quality = JSD close, change <= 0.01);
+- 100 permutations at 16, 32 and 64 tokens: one batched pass (before and now) against a loop of 100
+  single full classifier forwards with the attention edit (the anchor; target >= 10x);
+- the BiLSTM's adversary and permutations (J&W's own setting);
+- with --training: training time of a BiLSTM epoch and of the MiniLM head.
+Wall seconds and CPU seconds of this process are both printed: on a shared machine the wall time
+grows with other people's load, the CPU time much less.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-import numpy as np
 import torch
 
-from bench.common import median_seconds
+from bench import jain_wallace_before as before
+from bench.common import sentence_of_tokens
 
-SENTENCES = [
-    "the traffic this morning was awful and I hate my commute",
-    "Thanks so much for the awesome support, you guys rock!",
-    "The battery died after an hour and support never answered. Worst phone I have owned.",
-]
+
+def timed(function, repeats: int):
+    """(median wall s, median CPU s, last result) over ``repeats`` runs after one warm-up."""
+    result = function()
+    walls, cpus = [], []
+    for _ in range(repeats):
+        wall, cpu = time.perf_counter(), time.process_time()
+        result = function()
+        walls.append(time.perf_counter() - wall)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--training", action="store_true", help="also time the classifiers' training")
     args = parser.parse_args(argv or [])
-    repeats = 3 if args.quick else 5
+    repeats = 1 if args.quick else 3
 
     from lessonkit import bilstm_classifier as bc
-    from lessonkit import perturbation as pt
-    from lessonkit.feature_importance import TRANSFORMER_ADVERSARY
+    from lessonkit import jain_wallace as jw
+    from lessonkit.intervention import editing_attention
     from lessonkit.model import load_model
-    from lessonkit.transformer_classifier import load_head
+    from lessonkit.transformer_classifier import classifier_forward, load_head
 
     loaded = load_model()
-    bilstm, bilstm_info = bc.load_bilstm(loaded)
     head = load_head()
-    last = loaded.facts.n_layers - 1
-    heads = list(range(loaded.facts.n_heads))
-    print(f"torch threads: {torch.get_num_threads()} (BiLSTM rows use 1 thread, as the page does)")
+    n_layers, heads = loaded.facts.n_layers, list(range(loaded.facts.n_heads))
+    print(f"torch threads: {torch.get_num_threads()}")
 
-    print("\nadversarial search per sentence (median seconds; target < 2 s)")
-    print(f"{'sentence tokens':>16} {'BiLSTM':>8} {'MiniLM':>8}")
-    for text in SENTENCES:
-        s = bc.encode_sentence(loaded.tokenizer, text)
-        with pt.torch_threads(1):
-            probe = pt.bilstm_probe(bilstm, s.ids, s.mask)
-            t_bilstm = median_seconds(lambda: pt.adversarial_attention(probe), repeats=repeats, warmup=1)
-        encoded = loaded.tokenizer(text, return_tensors="pt")
-        tprobe, _ = pt.transformer_probe(loaded, head, encoded, last, heads)
-        t_minilm = median_seconds(lambda: pt.adversarial_attention(tprobe, **TRANSFORMER_ADVERSARY),
-                                  repeats=repeats, warmup=1)
-        print(f"{s.ids.shape[1]:>16} {t_bilstm:>8.2f} {t_minilm:>8.2f}")
+    print("\nMiniLM adversary, one 64-token sentence, all heads (wall s / CPU s; JSD nats; |change|)")
+    print(f"{'layer':>5} | {'before: 60 steps':>34} | {'now: whole live lab (budget)':>40} | {'wall ratio':>10}")
+    encoded = loaded.tokenizer(sentence_of_tokens(64), return_tensors="pt")
+    for layer in sorted({0, 2, n_layers - 1}):
+        old_probe, _ = before.transformer_probe(loaded, head, encoded, layer, heads)
+        w0, c0, r0 = timed(lambda: before.adversarial_attention(old_probe, restarts=4, steps=60, lr=0.1), repeats)
+        tokens = loaded.tokenizer.convert_ids_to_tokens(encoded["input_ids"][0].tolist())
 
-    print("\n100 permutations: batched pass vs a Python loop of 100 single forwards (median ms)")
-    print(f"{'model':>8} {'tokens':>6} {'batched':>9} {'loop':>9} {'loop/batched':>13}")
-    text = SENTENCES[2]
-    s = bc.encode_sentence(loaded.tokenizer, text)
-    with pt.torch_threads(1):
-        probe = pt.bilstm_probe(bilstm, s.ids, s.mask)
-        perms = pt.permute_attention(probe.attention, probe.key_mask, 100)
+        def live_lab():
+            probe, _ = jw.transformer_probe(loaded, head, encoded, layer, heads)
+            return jw.run_lab(probe, tokens, adversary=jw.TRANSFORMER_ADVERSARY, time_budget=jw.LIVE_LAB_SECONDS)
 
-        def loop_bilstm():
-            # the naive way: one full model forward per permutation (encoder included)
+        w1, c1, r1 = timed(live_lab, repeats)
+        a = r1.adversarial
+        print(f"{layer + 1:>5} | {w0:6.2f} / {c0:5.2f}  JSD {r0.jsd:.3f} {r0.change:.4f} | "
+              f"{w1:6.2f} / {c1:5.2f}  JSD {a.jsd:.3f} {a.change:.4f} ({a.steps_run} st) | {w0 / w1:>10.1f}")
+
+    print("\n100 permutations, last layer, all heads: batched vs a loop of 100 single full forwards (CPU s)")
+    print(f"{'tokens':>6} {'loop':>8} {'before':>8} {'now':>8} {'loop/before':>12} {'loop/now':>9}")
+    last = n_layers - 1
+    for n_tokens in (16, 32, 64):
+        enc = loaded.tokenizer(sentence_of_tokens(n_tokens), return_tensors="pt")
+        probe, _ = jw.transformer_probe(loaded, head, enc, last, heads)
+        old_probe, _ = before.transformer_probe(loaded, head, enc, last, heads)
+        perms = jw.permute_attention(probe.attention, probe.key_mask, 100)
+
+        def loop():
             with torch.no_grad():
                 for a in perms:
-                    states = bilstm.encode(s.ids, s.mask)
-                    bilstm.decode(states, torch.as_tensor(a, dtype=torch.float32))
+                    new = torch.as_tensor(a, dtype=torch.float32).reshape(1, len(heads), n_tokens, n_tokens)
+                    with editing_attention(loaded, jw.replace_heads(last, heads, new)):
+                        classifier_forward(loaded, head, enc)
 
-        batched = median_seconds(lambda: pt.permutation_test(probe), repeats=repeats)
-        loop = median_seconds(loop_bilstm, repeats=repeats)
-    print(f"{'BiLSTM':>8} {s.ids.shape[1]:>6} {batched * 1e3:>9.1f} {loop * 1e3:>9.1f} {loop / batched:>13.1f}")
-    encoded = loaded.tokenizer(text, return_tensors="pt")
-    tprobe, _ = pt.transformer_probe(loaded, head, encoded, last, heads)
-    tperms = pt.permute_attention(tprobe.attention, tprobe.key_mask, 100)
+        _, c_loop, _ = timed(loop, max(1, repeats - 1))
+        _, c_old, _ = timed(lambda: before.permutation_test(old_probe), repeats)
+        _, c_new, _ = timed(lambda: jw.permutation_test(probe), repeats)
+        print(f"{n_tokens:>6} {c_loop:>8.3f} {c_old:>8.3f} {c_new:>8.3f} {c_loop / c_old:>12.1f} {c_loop / c_new:>9.1f}")
 
-    def loop_minilm():
-        # one full classifier forward per permutation, the edit applied through the intervention hook
-        from lessonkit.intervention import editing_attention
-        from lessonkit.transformer_classifier import classifier_forward
+    print("\nBiLSTM (J&W's setting), the default sentence")
+    model, info = bc.load_bilstm(bc.MAIN_FILE)
+    s = bc.encode_sentence(bc.shipped_tokenizer(), "The battery died after an hour and support never answered.")
+    probe = jw.bilstm_probe(model, s.ids, s.mask)
+    w, c, r = timed(lambda: jw.adversarial_attention(probe, **jw.BILSTM_ADVERSARY), repeats)
+    print(f"adversary: {w:.2f} s wall / {c:.2f} s CPU, JSD {r.jsd:.3f}, |change| {r.change:.4f}")
+    perms = jw.permute_attention(probe.attention, probe.key_mask, 100)
 
-        n = encoded["input_ids"].shape[1]
-        for a in tperms:
-            new = torch.as_tensor(a, dtype=torch.float32).reshape(len(heads), n, n)
+    def loop_bilstm():
+        with torch.no_grad():
+            for a in perms:  # the naive way: the whole model per permutation
+                bilstm_states = model.encode(s.ids, s.mask)
+                model.decode(bilstm_states, torch.as_tensor(a, dtype=torch.float32))
 
-            def edit(layer_index, weights, new=new):
-                if layer_index != last:
-                    return weights
-                weights = weights.clone()
-                weights[:, heads] = new
-                return weights
+    _, c_loop, _ = timed(loop_bilstm, repeats)
+    _, c_batch, _ = timed(lambda: jw.permutation_test(probe), repeats)
+    print(f"100 permutations: loop {c_loop * 1e3:.1f} ms, batched {c_batch * 1e3:.1f} ms CPU ({c_loop / c_batch:.0f}x)")
 
-            with torch.no_grad(), editing_attention(loaded, edit):
-                classifier_forward(loaded, head, encoded)
+    if args.training:
+        from lessonkit.sentiment_data import load_sentiment_split
+        from lessonkit.transformer_classifier import train_head
 
-    batched = median_seconds(lambda: pt.permutation_test(tprobe), repeats=repeats)
-    loop = median_seconds(loop_minilm, repeats=max(2, repeats - 2), warmup=1)
-    print(f"{'MiniLM':>8} {encoded['input_ids'].shape[1]:>6} {batched * 1e3:>9.1f} {loop * 1e3:>9.1f} "
-          f"{loop / batched:>13.1f}")
-
-    print("\ntraining time")
-    from lessonkit.sentiment_data import load_sentiment_split
-    from lessonkit.transformer_classifier import train_head
-
-    split = load_sentiment_split()
-    start = time.perf_counter()
-    _, info = bc.train_bilstm(loaded, split, seed=1, epochs=1)
-    one_epoch = time.perf_counter() - start
-    print(f"BiLSTM: one epoch on {len(split.train_texts)} tweets (+ test) {one_epoch:.1f} s -> "
-          f"{bc.EPOCHS} epochs ~{one_epoch * bc.EPOCHS:.0f} s; committed file recorded "
-          f"{bilstm_info.get('training_seconds', '?')} s for {bilstm_info.get('epochs', '?')} epochs")
-    n = 1000 if args.quick else len(split.train_texts)
-    small = split.tiny(n, min(300, len(split.test_texts)))
-    start = time.perf_counter()
-    train_head(loaded, small)
-    print(f"MiniLM head: features + fit on {n} tweets (+ {len(small.test_texts)} test) {time.perf_counter() - start:.1f} s; "
-          f"committed head recorded {head.metadata.get('training_seconds', '?')} s on {head.metadata.get('n_train', '?')}")
-    _ = np.nan
+        split = load_sentiment_split()
+        start = time.perf_counter()
+        bc.train_bilstm(loaded, split, seed=1, epochs=1)
+        print(f"\nBiLSTM: one epoch on {len(split.train_texts)} tweets {time.perf_counter() - start:.1f} s "
+              f"(committed file: {info.get('training_seconds', '?')} s for {info.get('epochs', '?')} epochs)")
+        small = split.tiny(1000, min(300, len(split.test_texts)))
+        start = time.perf_counter()
+        train_head(loaded, small)
+        print(f"MiniLM head: features + fit on 1000 tweets {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""Jain & Wallace's attention perturbations, for any model that exposes an "attention probe".
+"""The J&W lab as it was before issue 13 (lessonkit/perturbation.py at commit b059377), kept only as
+the benchmark's "before" column: its transformer probe re-runs the whole edited layer through the
+attention edit hook, and its adversary has no time budget. The app uses lessonkit.jain_wallace.
+
+Jain & Wallace's attention perturbations, for any model that exposes an "attention probe".
 
 A probe fixes everything about one sentence except the attention under study:
 

@@ -7,11 +7,14 @@
 
 The encoder states h do not depend on the attention, so "what if the attention were a'?" is
 ``decode(states, a')``: a batch of alternative attentions costs one matrix product.
-The embedding matrix is taken from the loaded MiniLM at run time and never saved, so the
-committed files hold only the small trained part (about a megabyte).
+The embedding matrix and the tokenizer are the shipped MiniLM's, read from the default model
+package whatever transformer the app shows (``shipped_embeddings`` reads just that one tensor,
+once, and the three BiLSTMs share it), so the committed files hold only the small trained part
+(about a megabyte) and a BiLSTM never depends on the chosen model.
 """
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,15 +51,41 @@ TRAINING_RUNS = (
 )
 
 
+REBUILD_COMMAND = "python -m scripts.train_classifiers --only bilstm"
+SHIPPED_EMBEDDING_TENSOR = "embeddings.word_embeddings.weight"
+
+
 class BiLSTMFileMissingError(RuntimeError):
-    """A trained BiLSTM file is missing; the message names the script that makes it."""
+    """A trained BiLSTM file is missing or damaged; the message names the file and the command that rebuilds it."""
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_embeddings() -> torch.Tensor:
+    """The shipped MiniLM's WordPiece embedding matrix (vocab x 384), read alone from its safetensors file."""
+    from safetensors import safe_open
+
+    from lessonkit.model import default_model_dir
+
+    with safe_open(str(default_model_dir() / "model.safetensors"), framework="pt") as handle:
+        return handle.get_tensor(SHIPPED_EMBEDDING_TENSOR).float()
+
+
+@functools.lru_cache(maxsize=1)
+def shipped_tokenizer():
+    """The shipped MiniLM's WordPiece tokenizer (the BiLSTMs' vocabulary)."""
+    from transformers import AutoTokenizer
+
+    from lessonkit.model import default_model_dir
+
+    return AutoTokenizer.from_pretrained(str(default_model_dir()))
 
 
 class AttentiveBiLSTM(nn.Module):
     def __init__(self, embeddings: torch.Tensor, hidden: int = HIDDEN, attention_dim: int = ATTENTION_DIM,
                  uniform_attention: bool = False):
         super().__init__()
-        self.embedding = nn.Embedding.from_pretrained(embeddings.detach().float().clone(), freeze=True)
+        # not copied: the three BiLSTMs of the lab share one frozen matrix
+        self.embedding = nn.Embedding.from_pretrained(embeddings.detach().float(), freeze=True)
         self.lstm = nn.LSTM(embeddings.shape[1], hidden, batch_first=True, bidirectional=True)
         self.attn_proj = nn.Linear(2 * hidden, attention_dim)
         self.attn_v = nn.Linear(attention_dim, 1, bias=False)
@@ -191,22 +220,35 @@ def save_bilstm(model: AttentiveBiLSTM, info: dict[str, str], path: Path) -> Non
     save_file(tensors, str(path), metadata={k: str(v) for k, v in info.items()})
 
 
-def load_bilstm(loaded, path: Path = MAIN_FILE) -> tuple[AttentiveBiLSTM, dict[str, str]]:
-    """The trained BiLSTM (embeddings from ``loaded``) and its metadata."""
+def load_bilstm(path: Path = MAIN_FILE, legacy_path: Path | None = None) -> tuple[AttentiveBiLSTM, dict[str, str]]:
+    """The trained BiLSTM in ``path`` (on the shipped MiniLM's embeddings) and its metadata.
+
+    Raises BiLSTMFileMissingError, naming the file and the command that rebuilds it, for a missing,
+    damaged or mismatched file. (Older callers pass a loaded model first; it is not used.)
+    """
     from safetensors import safe_open
 
-    if not Path(path).is_file():
-        raise BiLSTMFileMissingError(f"{path} is missing. Create it with `python -m scripts.train_classifiers`.")
-    with safe_open(str(path), framework="pt") as handle:
-        tensors = {k: handle.get_tensor(k) for k in handle.keys()}
-        info = dict(handle.metadata() or {})
-    model = AttentiveBiLSTM(
-        word_embeddings(loaded), hidden=int(info.get("hidden_per_direction", HIDDEN)),
-        attention_dim=int(info.get("attention_dim", ATTENTION_DIM)),
-        uniform_attention=info.get("uniform_attention") == "True",
-    )
-    missing, unexpected = model.load_state_dict(tensors, strict=False)
+    if not isinstance(path, (str, Path)):
+        path = MAIN_FILE if legacy_path is None else legacy_path
+    path = Path(path)
+    rebuild = f"Rebuild it with `{REBUILD_COMMAND}`."
+    if not path.is_file():
+        raise BiLSTMFileMissingError(f"The BiLSTM file {path.name} is missing. {rebuild}")
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            tensors = {k: handle.get_tensor(k) for k in handle.keys()}  # noqa: SIM118 (safe_open is not a dict)
+            info = dict(handle.metadata() or {})
+        model = AttentiveBiLSTM(
+            shipped_embeddings(), hidden=int(info.get("hidden_per_direction", HIDDEN)),
+            attention_dim=int(info.get("attention_dim", ATTENTION_DIM)),
+            uniform_attention=info.get("uniform_attention") == "True",
+        )
+        missing, unexpected = model.load_state_dict(tensors, strict=False)
+    except Exception as error:  # safetensors and load_state_dict raise several kinds for a damaged file
+        raise BiLSTMFileMissingError(
+            f"The BiLSTM file {path.name} is damaged ({type(error).__name__}). {rebuild}"
+        ) from error
     if unexpected or any(not k.startswith("embedding.") for k in missing):
-        raise BiLSTMFileMissingError(f"{path} does not match the BiLSTM architecture; retrain it.")
+        raise BiLSTMFileMissingError(f"The BiLSTM file {path.name} does not match the BiLSTM architecture. {rebuild}")
     model.eval()
     return model, info

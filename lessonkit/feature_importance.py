@@ -10,26 +10,18 @@ Agreement is Kendall's tau (scipy) between two importance vectors over a sentenc
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from lessonkit.statistics import jensen_shannon_divergence, kendall_tau
+
 SIGNIFICANCE = 0.05
 
 
 # ---------------------------------------------------------------------------- agreement
-def kendall_tau(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
-    """(tau-b, two-sided p-value) from scipy; (nan, nan) for fewer than 2 tokens or a constant vector."""
-    from scipy.stats import kendalltau
-
-    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
-    if x.size < 2 or np.all(x == x[0]) or np.all(y == y[0]):
-        return float("nan"), float("nan")
-    result = kendalltau(x, y)
-    return float(result.statistic), float(result.pvalue)
-
-
 @dataclass(frozen=True)
 class TauSummary:
     mean: float
@@ -75,12 +67,10 @@ def bilstm_leave_one_out(model, ids: torch.Tensor, mask: torch.Tensor) -> np.nda
 
 
 # ---------------------------------------------------------------------------- transformer
-def _transformer_prob(loaded, head, **inputs) -> torch.Tensor:
-    from lessonkit.transformer_classifier import head_logits, mean_pool
+def _p_positive(loaded, head, encoded) -> torch.Tensor:
+    from lessonkit.transformer_classifier import class_probabilities
 
-    out = loaded.model(**inputs)
-    pooled = mean_pool(out.last_hidden_state, inputs["attention_mask"])
-    return torch.softmax(head_logits(head, pooled), -1)[:, 1]
+    return class_probabilities(loaded, head, encoded)[:, 1]
 
 
 def transformer_gradient_importance(loaded, head, encoded) -> np.ndarray:
@@ -88,13 +78,13 @@ def transformer_gradient_importance(loaded, head, encoded) -> np.ndarray:
     ids = encoded["input_ids"]
     embedded = loaded.model.get_input_embeddings()(ids).detach().requires_grad_(True)
     inputs = {k: v for k, v in encoded.items() if k != "input_ids"}
-    prob = _transformer_prob(loaded, head, inputs_embeds=embedded, **inputs)[0]
+    prob = _p_positive(loaded, head, {"inputs_embeds": embedded, **inputs})[0]
     (grad,) = torch.autograd.grad(prob, embedded)
     return (grad[0] * embedded[0]).sum(-1).abs().detach().double().numpy()
 
 
 def transformer_leave_one_out(loaded, head, encoded, positions: list[int]) -> np.ndarray:
-    """len(positions): |p - p with that token removed| ([CLS]/[SEP] kept), one padded batch."""
+    """len(positions): |p - p with that token removed| ([CLS]/[SEP] kept), one batch."""
     ids = encoded["input_ids"][0]
     variants = [torch.cat([ids[:t], ids[t + 1 :]]) for t in positions]
     if not variants:
@@ -104,13 +94,12 @@ def transformer_leave_one_out(loaded, head, encoded, positions: list[int]) -> np
     if "token_type_ids" in encoded:
         inputs["token_type_ids"] = torch.zeros_like(batch)
     with torch.no_grad():
-        base = _transformer_prob(loaded, head, **{k: v for k, v in encoded.items()})[0]
-        dropped = _transformer_prob(loaded, head, **inputs)
+        base = _p_positive(loaded, head, encoded)[0]
+        dropped = _p_positive(loaded, head, inputs)
     return (dropped - base).abs().double().numpy()
 
 
 # ---------------------------------------------------------------------------- per-sentence statistics
-TRANSFORMER_ADVERSARY = {"restarts": 4, "steps": 60, "lr": 0.1}
 PAIRS = (("attention", "gradient"), ("attention", "leave_one_out"), ("gradient", "leave_one_out"))
 
 
@@ -124,11 +113,11 @@ def _taus(importances: dict[str, np.ndarray]) -> dict[str, list[float]]:
 
 def bilstm_sentence_stats(model, seed2_model, tokenizer, text: str, label: int | None = None) -> dict:
     """Everything the test-set section needs about one sentence, for the BiLSTM (J&W's setting)."""
-    from lessonkit import perturbation as pt
+    from lessonkit import jain_wallace as jw
     from lessonkit.bilstm_classifier import encode_sentence
 
     s = encode_sentence(tokenizer, text)
-    probe = pt.bilstm_probe(model, s.ids, s.mask)
+    probe = jw.bilstm_probe(model, s.ids, s.mask)
     attention = probe.attention[0]
     importances = {
         "attention": attention,
@@ -137,42 +126,43 @@ def bilstm_sentence_stats(model, seed2_model, tokenizer, text: str, label: int |
     }
     with torch.no_grad():
         seed2_attention = seed2_model(s.ids, s.mask)[1][0].double().numpy()
-    adversary = pt.adversarial_attention(probe)
+    adversary = jw.adversarial_attention(probe, **jw.BILSTM_ADVERSARY)
     return {
         "n_tokens": int(s.ids.shape[1]),
         "label": label,
         "output": probe.base_output,
         "max_attention": float(attention.max()),
         "taus": _taus(importances),
-        "permutation_median_change": pt.permutation_test(probe).median_change,
+        "permutation_median_change": jw.permutation_test(probe).median_change,
         "adversarial_jsd": adversary.jsd,
         "adversarial_change": adversary.change,
-        "seed_jsd": float(pt.jsd(attention, seed2_attention)),
+        "seed_jsd": float(jensen_shannon_divergence(attention, seed2_attention)),
     }
 
 
 def transformer_sentence_stats(loaded, head, text: str, layer: int, heads: list[int], label: int | None = None,
                                max_tokens: int = 64) -> dict:
-    """The same for MiniLM: attention = what each real token receives in the chosen heads (rows averaged)."""
-    from lessonkit import perturbation as pt
+    """The same for the transformer: attention = what each real token receives in the chosen heads (rows averaged)."""
+    from lessonkit import jain_wallace as jw
 
-    encoded = loaded.tokenizer(text, return_tensors="pt", truncation=True, max_length=max_tokens)
-    n = encoded["input_ids"].shape[1]
-    probe, received = pt.transformer_probe(loaded, head, encoded, layer, heads)
-    real = list(range(1, n - 1))  # without [CLS] and [SEP]
+    sentence = jw.encode_for_transformer(loaded, text, max_tokens)
+    encoded = sentence.encoded
+    probe, received = jw.transformer_probe(loaded, head, encoded, layer, heads)
+    real = [int(i) for i in np.flatnonzero(sentence.removable)]  # without [CLS] and [SEP]
     importances = {
         "attention": received[real],
         "gradient": transformer_gradient_importance(loaded, head, encoded)[real],
         "leave_one_out": transformer_leave_one_out(loaded, head, encoded, real),
     }
-    adversary = pt.adversarial_attention(probe, **TRANSFORMER_ADVERSARY)
+    # no time budget here: the saved statistics should not depend on how busy the machine was
+    adversary = jw.adversarial_attention(probe, **{**jw.TRANSFORMER_ADVERSARY, "time_budget": None})
     return {
-        "n_tokens": int(n),
+        "n_tokens": len(sentence.tokens),
         "label": label,
         "output": probe.base_output,
         "max_attention": float(received.max()),
         "taus": _taus(importances),
-        "permutation_median_change": pt.permutation_test(probe).median_change,
+        "permutation_median_change": jw.permutation_test(probe).median_change,
         "adversarial_jsd": adversary.jsd,
         "adversarial_change": adversary.change,
     }
@@ -180,7 +170,7 @@ def transformer_sentence_stats(loaded, head, text: str, layer: int, heads: list[
 
 def summarise_sentences(rows: list[dict]) -> dict:
     """Kendall tau summaries per pair, medians of the perturbation results, accuracy on these sentences."""
-    out = {"n_sentences": len(rows), "taus": {}}
+    out: dict = {"n_sentences": len(rows), "taus": {}}
     for a, b in PAIRS:
         key = f"{a}~{b}"
         out["taus"][key] = summarise_taus([r["taus"][key][0] for r in rows], [r["taus"][key][1] for r in rows]).as_dict()
@@ -192,3 +182,21 @@ def summarise_sentences(rows: list[dict]) -> dict:
     if labelled:
         out["accuracy_on_sample"] = float(np.mean([(r["output"] > 0.5) == (r["label"] == 1) for r in labelled]))
     return out
+
+
+def sample_summaries(
+    bilstm, seed2_bilstm, tokenizer, loaded, head, texts: list[str], labels: list[int],
+    progress: Callable[[float, str], None] | None = None,
+) -> dict[str, dict]:
+    """{"bilstm": summary, "transformer": summary} over a few sentences (the transformer's last layer,
+    all heads, as the saved statistics); either model may be None (left out)."""
+    rows: dict[str, list[dict]] = {"bilstm": [], "transformer": []}
+    for i, (text, label) in enumerate(zip(texts, labels)):
+        if bilstm is not None and seed2_bilstm is not None:
+            rows["bilstm"].append(bilstm_sentence_stats(bilstm, seed2_bilstm, tokenizer, text, label))
+        if loaded is not None and head is not None:
+            rows["transformer"].append(transformer_sentence_stats(
+                loaded, head, text, loaded.facts.n_layers - 1, list(range(loaded.facts.n_heads)), label))
+        if progress is not None:
+            progress((i + 1) / len(texts), f"{i + 1} of {len(texts)} sentences")
+    return {name: summarise_sentences(r) for name, r in rows.items() if r}

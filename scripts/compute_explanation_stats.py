@@ -18,7 +18,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-RESULTS_FILE = Path(__file__).resolve().parent.parent / "results" / "not_explanation_stats.json"
+from lessonkit.explanation_stats import RESULTS_FILE, ExplanationStats
+
 BILSTM_N = 300
 TRANSFORMER_N = 150
 
@@ -29,23 +30,25 @@ def compute(bilstm_n: int, transformer_n: int, progress=None) -> dict:
 
     from lessonkit import bilstm_classifier as bc
     from lessonkit import feature_importance as fi
+    from lessonkit import jain_wallace as jw
     from lessonkit.model import load_model
     from lessonkit.sentiment_data import load_sentiment_split
     from lessonkit.transformer_classifier import load_head
 
     torch.manual_seed(0)
     split = load_sentiment_split()
-    loaded = load_model()
-    main_model, main_info = bc.load_bilstm(loaded, bc.MAIN_FILE)
-    seed2_model, seed2_info = bc.load_bilstm(loaded, bc.SEED2_FILE)
-    _, uniform_info = bc.load_bilstm(loaded, bc.UNIFORM_FILE)
+    loaded = load_model()  # the shipped MiniLM, whose head is the shipped one
+    main_model, main_info = bc.load_bilstm(bc.MAIN_FILE)
+    seed2_model, seed2_info = bc.load_bilstm(bc.SEED2_FILE)
+    _, uniform_info = bc.load_bilstm(bc.UNIFORM_FILE)
+    tokenizer = bc.shipped_tokenizer()
     head = load_head()
     layer, heads = loaded.facts.n_layers - 1, list(range(loaded.facts.n_heads))
     started = time.perf_counter()
     bilstm_rows = []
     for text, label in tqdm(list(zip(split.test_texts[:bilstm_n], split.test_labels[:bilstm_n].tolist())),
                             desc="BiLSTM sentences"):
-        bilstm_rows.append(fi.bilstm_sentence_stats(main_model, seed2_model, loaded.tokenizer, text, label))
+        bilstm_rows.append(fi.bilstm_sentence_stats(main_model, seed2_model, tokenizer, text, label))
     bilstm_seconds = time.perf_counter() - started
     started = time.perf_counter()
     transformer_rows = []
@@ -71,7 +74,7 @@ def compute(bilstm_n: int, transformer_n: int, progress=None) -> dict:
             "summary": fi.summarise_sentences(transformer_rows),
             "sentences": transformer_rows,
             "seconds": transformer_seconds,
-            "adversary": fi.TRANSFORMER_ADVERSARY,
+            "adversary": jw.TRANSFORMER_ADVERSARY,
         },
         "machine": {"python": platform.python_version(), "torch": torch.__version__, "threads": torch.get_num_threads()},
     }
@@ -82,12 +85,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bilstm-n", type=int, default=BILSTM_N)
     parser.add_argument("--transformer-n", type=int, default=TRANSFORMER_N)
     parser.add_argument("--out", type=Path, default=RESULTS_FILE)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: many small operations)")
     args = parser.parse_args(argv)
     import torch
 
-    # One thread: these are many small operations, and a second thread mostly waits (10x slower on a busy machine).
-    torch.set_num_threads(1)
+    # One thread by default: these are many small operations, and a second thread mostly waits.
+    torch.set_num_threads(max(1, args.threads))
     result = compute(args.bilstm_n, args.transformer_n)
+    ExplanationStats.model_validate(result)  # what the page will accept, checked before writing
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1, allow_nan=True))
     for model in ("bilstm", "transformer"):

@@ -32,16 +32,16 @@ def test_summary_by_hand():
 
 
 @pytest.fixture(scope="module")
-def bilstm(loaded_model):
+def bilstm():
     from lessonkit.bilstm_classifier import load_bilstm
 
-    return load_bilstm(loaded_model)[0]
+    return load_bilstm()[0]
 
 
-def test_bilstm_leave_one_out_by_direct_forwards(bilstm, loaded_model):
-    from lessonkit.bilstm_classifier import encode_sentence
+def test_bilstm_leave_one_out_by_direct_forwards(bilstm):
+    from lessonkit.bilstm_classifier import encode_sentence, shipped_tokenizer
 
-    s = encode_sentence(loaded_model.tokenizer, "my flight was delayed again, thanks a lot")
+    s = encode_sentence(shipped_tokenizer(), "my flight was delayed again, thanks a lot")
     loo = fi.bilstm_leave_one_out(bilstm, s.ids, s.mask)
     ids = s.ids[0].tolist()
     with torch.no_grad():
@@ -52,10 +52,10 @@ def test_bilstm_leave_one_out_by_direct_forwards(bilstm, loaded_model):
             assert loo[t] == pytest.approx(abs(p - base), abs=1e-5)
 
 
-def test_bilstm_gradient_by_finite_difference(bilstm, loaded_model):
-    from lessonkit.bilstm_classifier import encode_sentence
+def test_bilstm_gradient_by_finite_difference(bilstm):
+    from lessonkit.bilstm_classifier import encode_sentence, shipped_tokenizer
 
-    s = encode_sentence(loaded_model.tokenizer, "awesome game last night")
+    s = encode_sentence(shipped_tokenizer(), "awesome game last night")
     grad_x_input = fi.bilstm_gradient_importance(bilstm, s.ids, s.mask)
     # d/d(eps) of p when token t's embedding is scaled by (1 + eps), attention held at its value
     with torch.no_grad():
@@ -78,6 +78,7 @@ def test_bilstm_gradient_by_finite_difference(bilstm, loaded_model):
 
 
 def test_transformer_leave_one_out_by_direct_forwards(loaded_model):
+    """Every position checked: the shorter input is built from the ids, never re-tokenised."""
     from lessonkit.transformer_classifier import classifier_forward, load_head
 
     head = load_head()
@@ -85,14 +86,31 @@ def test_transformer_leave_one_out_by_direct_forwards(loaded_model):
     positions = list(range(1, encoded["input_ids"].shape[1] - 1))
     loo = fi.transformer_leave_one_out(loaded_model, head, encoded, positions)
     ids = encoded["input_ids"][0].tolist()
+    assert len(loo) == len(positions) == 4
     with torch.no_grad():
         base = float(torch.softmax(classifier_forward(loaded_model, head, encoded)[0], -1)[0, 1])
         for i, t in enumerate(positions):
-            shorter = loaded_model.tokenizer.decode(ids[1:t] + ids[t + 1 : -1])
-            enc = loaded_model.tokenizer(shorter, return_tensors="pt")
-            if enc["input_ids"].shape[1] != len(ids) - 1:
-                continue  # re-tokenising changed the pieces; skip this position
+            shorter = torch.tensor([ids[:t] + ids[t + 1 :]])
+            enc = {"input_ids": shorter, "attention_mask": torch.ones_like(shorter)}
             p = float(torch.softmax(classifier_forward(loaded_model, head, enc)[0], -1)[0, 1])
-            assert loo[i] == pytest.approx(abs(p - base), abs=1e-4)
+            assert loo[i] == pytest.approx(abs(p - base), abs=1e-5)
+
+
+def test_transformer_gradient_by_finite_difference(loaded_model):
+    """|(dp/de_t) . e_t| = |d p(e with e_t scaled by 1 + eps) / d eps| at 0, by central differences."""
+    from lessonkit.transformer_classifier import classifier_forward, load_head
+
+    head = load_head()
+    encoded = loaded_model.tokenizer("awful film", return_tensors="pt")
     grads = fi.transformer_gradient_importance(loaded_model, head, encoded)
-    assert grads.shape == (len(ids),) and np.all(np.isfinite(grads)) and grads.max() > 0
+    embedded = loaded_model.model.get_input_embeddings()(encoded["input_ids"]).detach()
+    for t in range(encoded["input_ids"].shape[1]):
+        values = []
+        for eps in (1e-3, -1e-3):
+            e = embedded.clone()
+            e[0, t] *= 1 + eps
+            with torch.no_grad():
+                logits, _ = classifier_forward(loaded_model, head, {"inputs_embeds": e,
+                                                                    "attention_mask": encoded["attention_mask"]})
+            values.append(float(torch.softmax(logits.double(), -1)[0, 1]))
+        assert grads[t] == pytest.approx(abs(values[0] - values[1]) / 2e-3, rel=0.05, abs=1e-5)

@@ -197,21 +197,26 @@ BILSTM_FILES = {"learned": bc.MAIN_FILE, "seed2": bc.SEED2_FILE, "uniform": bc.U
 
 
 @st.cache_resource(show_spinner="Loading a BiLSTM classifier…")
-def _bilstm(_loaded: LoadedModel, model_source: str, file_key: str, path: str):
-    return bc.load_bilstm(_loaded, Path(path))
+def _bilstm(file_key: str, path: str):
+    return bc.load_bilstm(Path(path))
 
 
-def get_bilstm(loaded: LoadedModel, name: str):
-    """(BiLSTM, metadata) for "learned", "seed2" or "uniform"; None after naming the bad file."""
+def get_bilstm(name: str, show_error: bool = True):
+    """(BiLSTM, metadata) for "learned", "seed2" or "uniform"; None after naming the bad file.
+
+    The BiLSTMs read the shipped MiniLM's embeddings and tokenizer, whatever model the app shows.
+    """
     path = BILSTM_FILES[name]
     try:
-        return _bilstm(loaded, loaded.facts.source, _file_key(path), str(path))
+        return _bilstm(_file_key(path), str(path))
     except bc.BiLSTMFileMissingError as error:
-        st.warning(f"**A trained BiLSTM is missing or damaged.** {error}", icon="🚫")
-    except Exception as error:  # a file that cannot be read at all
-        st.warning(
-            f"**The BiLSTM file {path.name} cannot be read** ({type(error).__name__}). Rebuild it with "
-            "`python -m scripts.train_classifiers --only bilstm`.",
-            icon="🚫",
-        )
+        if show_error:
+            st.warning(f"**A trained BiLSTM is missing or damaged.** {error}", icon="🚫")
+    except Exception as error:  # e.g. the default model package (its embeddings) is missing
+        if show_error:
+            st.warning(
+                f"**The BiLSTM {path.name} cannot be used** ({type(error).__name__}: {error}). Rebuild it with "
+                f"`{bc.REBUILD_COMMAND}`.",
+                icon="🚫",
+            )
     return None
