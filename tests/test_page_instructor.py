@@ -368,3 +368,30 @@ def test_storage_counts_match_the_ui_for_a_poll_opened_directly(database):
         assert table[table["option"] == option.text].iloc[0]["students"] == expected.get(option.key, 0)
     assert table["% of answers"].tolist() == pytest.approx(
         [round(100 * expected.get(o.key, 0) / len(choices), 1) for o in question.options])
+
+
+def test_a_live_question_is_built_from_the_model_when_opened(database, loaded_model):
+    from lessonkit.analysis import analyse_sentence
+    from tests.test_live_questions import loop_positional_best
+
+    question = next(q for q in raw_questions() if q["type"] == "live" and q["generator"] == "positional_head")
+    result = analyse_sentence(loaded_model, question["params"]["sentence"])
+    layer, head = loop_positional_best(result.attn, question["params"].get("offset", -1))
+
+    teacher = log_in(app(database).run())
+    teacher.selectbox(key="instructor-poll-question").set_value(question["id"])
+    teacher.button(key="instructor-poll-open").click().run()
+    assert not teacher.exception, [e.value for e in teacher.exception]
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        poll = polls.current_poll(engine)
+    finally:
+        engine.dispose()
+    assert poll.question.question_id == question["id"]
+    right = [poll.question.option(key).text for key in poll.question.answer]
+    assert right == [f"layer {layer + 1}, head {head + 1}"]  # the app counts from 1
+    assert len(poll.question.options) >= 2 and "{" not in poll.question.prompt
+
+    at = student(database)
+    shown = poll_box_text(at)
+    assert question["params"]["sentence"] in shown and at.radio and not at.exception
