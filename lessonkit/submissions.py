@@ -62,6 +62,7 @@ SUBMISSION_ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
 MAX_RESPONSE_TEXT = 1_000
 # waits between tries when the database refuses the connection (restarting, or full)
 CONNECT_RETRY_DELAYS: tuple[float, ...] = (0.25, 0.5, 1.0, 2.0)
+pause = time.sleep  # how the back-off waits (tests replace it to record the waits)
 
 metadata = sa.MetaData()
 answers_table = sa.Table(
@@ -409,7 +410,7 @@ def run_in_transaction(
     CONNECT_RETRY_DELAYS; ``()`` to fail at once, e.g. for saving progress on every page). Anything else,
     or retries used up: SubmissionError (the transaction rolled back, nothing half-stored).
     """
-    sleep = sleep or time.sleep
+    sleep = sleep or pause
     recreated = False
     delay = 0.02
     connect_waits = list(CONNECT_RETRY_DELAYS if connect_delays is None else connect_delays)

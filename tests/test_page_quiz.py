@@ -393,3 +393,28 @@ def test_pool_sizes_from_the_secrets_reach_the_engine(tmp_path):
     at.run()
     assert not at.exception
     assert any(m.value == "pool 3 2" for m in at.markdown)
+
+
+def test_a_database_that_is_down_is_named_and_nothing_is_lost(tmp_path, live_answers, monkeypatch):
+    import socket
+
+    from lessonkit import submissions
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # nobody listens there once the block ends
+    waits: list[float] = []
+    monkeypatch.setattr(submissions, "pause", waits.append)
+    at = new_app(tmp_path, LEARNER, url=f"postgresql+psycopg://quiz:secret@127.0.0.1:{port}/lesson").run()
+    assert not at.exception
+    answer_two(at, live_answers)
+    assert waits == []  # drawing the page does not wait on a database that is down
+    assert any("not being saved" in w.value and "cannot be reached" in w.value for w in at.warning)
+    at.text_input(key="quiz-display-name").set_value("Ada").run()
+    at.button(key="quiz-submit").click().run()
+    assert not at.exception
+    assert waits == list(submissions.CONNECT_RETRY_DELAYS)  # sending waits, with back-off, before telling
+    assert any("cannot be reached right now" in e.value for e in at.error)
+    assert not any("secret" in e.value or str(port) in e.value for e in at.error)
+    assert any("2 answer(s) not sent yet" in c.value for c in at.caption)
+    assert metric(at, "Answered").startswith("2 /")

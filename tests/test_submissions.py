@@ -275,7 +275,7 @@ def _refuse_first_connections(engine: sa.Engine, count: int, message: str) -> li
 ])
 def test_a_refused_connection_is_retried_with_backoff_before_anyone_is_told(sqlite_path, monkeypatch, message, kind):
     slept: list[float] = []
-    monkeypatch.setattr(submissions.time, "sleep", slept.append)
+    monkeypatch.setattr(submissions, "pause", slept.append)
     engine = sa.create_engine(f"sqlite:///{sqlite_path}")
     attempts = _refuse_first_connections(engine, 2, message)
     result = submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
@@ -305,7 +305,7 @@ def test_a_refused_postgresql_connection_is_reported_as_unreachable(monkeypatch)
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # closed again when the block ends: connections are refused
     slept: list[float] = []
-    monkeypatch.setattr(submissions.time, "sleep", slept.append)
+    monkeypatch.setattr(submissions, "pause", slept.append)
     engine = sa.create_engine(f"postgresql+psycopg://nobody:secret@127.0.0.1:{port}/lesson")
     with pytest.raises(submissions.SubmissionError) as raised:
         submissions.submit(engine, submissions.new_submission_id(), "Ada", [Answer("q1", 1, "a", "A", True)])
