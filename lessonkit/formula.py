@@ -52,11 +52,13 @@ def softmax_peakedness(d_ks: list[int], n_keys: int = 10, n_draws: int = 500, se
     largest weight, mean entropy (nats) and the entropy of a uniform row for reference.
     """
     rng = np.random.default_rng(seed)
+    # one draw at the largest d_k; each smaller d_k uses its first d_k entries (still N(0, 1) each)
+    largest = max(d_ks)
+    all_queries = rng.standard_normal((n_draws, 1, largest))
+    all_keys = rng.standard_normal((n_draws, n_keys, largest))
     rows = []
     for d_k in d_ks:
-        queries = rng.standard_normal((n_draws, 1, d_k))
-        keys = rng.standard_normal((n_draws, n_keys, d_k))
-        dots = (queries * keys).sum(-1)  # n_draws x n_keys
+        dots = np.einsum("dqc,dkc->dk", all_queries[..., :d_k], all_keys[..., :d_k])  # n_draws x n_keys
         for scaled in (True, False):
             weights = softmax(dots / np.sqrt(d_k) if scaled else dots, axis=-1)
             rows.append(
@@ -105,3 +107,29 @@ def recomputation_errors(loaded: LoadedModel, hidden_states: np.ndarray, attn: n
             for layer in range(n_layers)
         ]
     )
+
+
+def row_summary(weights: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """Per query row: largest and smallest weight and the row sum (the simplex, checked)."""
+    return pd.DataFrame(
+        {"largest weight": weights.max(axis=1), "smallest weight": weights.min(axis=1), "row sum": weights.sum(axis=1)},
+        index=pd.Index(labels, name="query"),
+    )
+
+
+def largest_weight_at(peakedness: pd.DataFrame, d_k: int) -> tuple[float, float]:
+    """(mean largest weight without scaling, with scaling) at one d_k of softmax_peakedness's table."""
+    at = peakedness[peakedness["d_k"] == d_k]
+    unscaled = float(at.loc[at["scaling"] == "not scaled", "mean largest weight"].item())
+    scaled = float(at.loc[at["scaling"] != "not scaled", "mean largest weight"].item())
+    return unscaled, scaled
+
+
+def max_abs_difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b| over all entries."""
+    return float(np.abs(np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)).max())
+
+
+def row_sum_error(attn: np.ndarray) -> float:
+    """Largest |row sum - 1| over every row of every map."""
+    return float(np.abs(np.asarray(attn, dtype=np.float64).sum(-1) - 1.0).max())

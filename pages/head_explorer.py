@@ -1,210 +1,214 @@
-"""Attention head explorer: what each of the model's heads looks at, for any sentence."""
+"""Lesson section 2: what the model's heads look at, for any sentence."""
 from __future__ import annotations
 
 import numpy as np
 import streamlit as st
 
 from lessonkit.head_patterns import head_label, ranking_rows
-from lessonkit.probes import find_twin
+from lessonkit.pronoun_links import strongest_link
+from ui import explorer_state
+from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
-from ui.charts.head_view import head_view_chart
-from ui.charts.heatmap import heatmap_chart
-from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart
+from ui.charts.common import position_labels
+from ui.charts.head_view import HEAD_COLOURS, head_view_spec
+from ui.charts.heatmap import heatmap
+from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart, thumbnail_png
 from ui.check_yourself import check_yourself
+from ui.explorer_state import VIEWS
+from ui.markdown import md_escape
+from ui.models import get_model
 from ui.sentence_picker import (
-    VIEWS,
     attention_or_message,
     export_buttons,
     link_to,
     maps_for,
-    parse_heads,
-    parse_int,
-    query_param,
+    probe_label,
     scores_for,
     sentence_picker,
-    sync_query_params,
 )
-from ui.markdown import md_escape
-from ui.models import get_model
+from ui.url_state import link_to_this_view
 
 require_app_navigation()
 
-WINDOW = 64  # rows of a heatmap shown at once for long inputs
+WINDOW = 64  # rows and columns of a heatmap drawn at once; longer inputs get an overview image
+GUIDED = "The animal didn't cross the street because it was too tired."
+GUIDED_TWIN = "The animal didn't cross the street because it was too wide."
 
-st.title("🔦 Attention head explorer")
-st.markdown(
-    "Pick a sentence and look inside one layer of the model: which tokens does each head's query "
-    "pull information from? Lines join a query token (left) to the key tokens (right) it attends to; "
-    "thicker and darker means more weight. Hover a token to keep only its lines."
-)
-st.caption(
-    "Heads are numbered from 1, like Clark et al. 2019: **L3-H5** is the fifth head of the third layer "
-    "(index 2, 4 in code). The address bar keeps the sentence, layer, heads and view: copy it to share this exact view."
-)
 
-loaded = get_model()
-if loaded is None:
-    st.stop()
-facts = loaded.facts
+def claim() -> None:
+    st.title("🔦 What heads look at")
+    st.markdown(
+        "**Claim:** each head has its own pattern: some look at the previous word, some at [SEP], "
+        "and a few link words that belong together. Lines join a query token (left) to the keys it "
+        "reads (right); thicker means more weight."
+    )
 
-# --- deep link: the URL sets the widgets once per session (later runs keep the learner's choices)
-if "hx_layer" not in st.session_state:
-    st.session_state["hx_layer"] = parse_int(query_param("layer"), 1, facts.n_layers, 3)
-    st.session_state["hx_heads"] = parse_heads(query_param("head"), facts.n_heads)
-    view = query_param("view")
-    st.session_state["hx_view"] = view if view in VIEWS else "lines"
-    st.session_state["hx_words"] = query_param("words") == "1"
-    st.session_state["hx_twin"] = query_param("twin") or ""
+
+def try_this(loaded) -> None:
+    """The guided step: the lesson's "it" example, numbers from the live model."""
+    first = attention_or_message(loaded, GUIDED, None)
+    second = attention_or_message(loaded, GUIDED_TWIN, None)
+    if first is None or second is None:
+        return
+    maps = maps_for(loaded, first, words=True, hide=True)
+    link = strongest_link(maps.attn, maps.labels, "it", ["animal", "street"])
+    twin_maps = maps_for(loaded, second, words=True, hide=True)
+    with st.container(border=True):
+        st.markdown("**Try this**")
+        if link is None:
+            st.caption("This model's tokenizer does not split the example into the words it needs.")
+            return
+        name = head_label(link.layer, link.head)
+        twin_weights = twin_maps.attn[link.layer, link.head, link.pronoun_position]
+        street = twin_maps.labels.index("street") if "street" in twin_maps.labels else None
+        animal = twin_maps.labels.index("animal") if "animal" in twin_maps.labels else None
+        shares = maps.hidden_share[link.layer].mean() if maps.hidden_share is not None else 0.0
+        st.markdown(
+            f"1. Press the button: “{GUIDED}”, whole words, [CLS]/[SEP]/punctuation hidden. "
+            f"In layer {link.layer + 1} the heads give **{shares:.0%}** of their weight to those hidden tokens.\n"
+            f"2. You should see **{name}** send “it” **{link.weights['animal']:.0%}** of its visible weight to "
+            f"“animal” and {link.weights['street']:.0%} to “street”.\n"
+            + (
+                f"3. In the twin (“…too wide”) the same head gives “animal” {twin_weights[animal]:.0%} and "
+                f"“street” {twin_weights[street]:.0%}. "
+                + ("It follows the meaning." if twin_weights[street] > twin_weights[animal] else
+                   "It does not follow the meaning: it links “it” to the same noun either way.")
+                if street is not None and animal is not None else ""
+            )
+        )
+        if st.button("Show me", key="hx_guided", icon="👉"):
+            state = st.session_state
+            state[keys.HX_TEXT], state[keys.HX_PAIR] = GUIDED, ""
+            state[keys.HX_PROBE] = probe_label(GUIDED, None)
+            state[keys.HX_LAYER], state[keys.HX_HEADS] = link.layer + 1, [link.head + 1]
+            state[keys.HX_VIEW], state[keys.HX_WORDS], state[keys.HX_HIDE] = "lines", True, True
+            state[keys.HX_FOCUS], state[keys.HX_TWIN] = link.pronoun_position, GUIDED_TWIN
+            st.rerun()
+        st.caption("The lesson's “layer 8” coreference head is a BERT-base fact (Clark et al. 2019); "
+                   "this model has its own heads, measured on many twins in the head accuracy page.")
 
 
 def open_picked_head() -> None:
     """Model view click: open the clicked head in the head view."""
-    event = st.session_state.get("hx_model_view")
+    event = st.session_state.get(keys.HX_MODEL_VIEW)
     picked = (event or {}).get("selection", {}).get(MODEL_VIEW_PICK) or []
     if picked:
-        st.session_state["hx_layer"] = int(picked[0]["layer"]) + 1
-        st.session_state["hx_heads"] = [int(picked[0]["head"]) + 1]
-        st.session_state["hx_view"] = "lines"
+        st.session_state[keys.HX_LAYER] = int(picked[0]["layer"]) + 1
+        st.session_state[keys.HX_HEADS] = [int(picked[0]["head"]) + 1]
+        st.session_state[keys.HX_VIEW] = "lines"
 
 
-text, pair = sentence_picker("hx")
-sentence = attention_or_message(loaded, text, pair)
-if sentence is None:
-    st.stop()
-
-controls = st.columns([2, 3, 3, 2])
-with controls[0]:
-    layer = st.slider("Layer", 1, facts.n_layers, key="hx_layer")
-with controls[1]:
-    heads = st.multiselect(
-        "Heads (one or several)", list(range(1, facts.n_heads + 1)), key="hx_heads",
-        help="Several heads are drawn together, one colour each.",
+def controls(facts) -> tuple[int, list[int], str, bool, bool]:
+    """Layer, heads, view and options; drawn before the sentence is checked, so they survive an empty one."""
+    columns = st.columns([2, 3, 3, 3])
+    layer = columns[0].slider("Layer", 1, facts.n_layers, key=keys.HX_LAYER)
+    heads = columns[1].multiselect(
+        "Heads", list(range(1, facts.n_heads + 1)), key=keys.HX_HEADS,
+        help="Several heads are drawn together, one colour each. Numbered from 1: L3-H5 is head 5 of layer 3.",
     )
-with controls[2]:
-    view = st.radio("View", list(VIEWS), format_func=VIEWS.get, key="hx_view", horizontal=True)
-with controls[3]:
-    words = st.toggle(
-        "Whole words", key="hx_words",
-        help="Merge WordPieces into words: weights are summed over a word's key pieces and averaged over "
-        "its query pieces, so each row still adds up to 1.",
-    )
+    view = columns[2].radio("View", list(VIEWS), format_func=VIEWS.get, key=keys.HX_VIEW, horizontal=True)
+    with columns[3]:
+        words = st.toggle("Whole words", key=keys.HX_WORDS,
+                          help="WordPieces merged: weights summed over a word's keys, averaged over its queries.")
+        hide = st.toggle("Hide [CLS], [SEP], punctuation", key=keys.HX_HIDE,
+                         help="As exBERT does: those columns and rows are removed and each row is rescaled to add "
+                         "up to 1 again, so the rest of the weight becomes visible.")
+    return layer, heads, view, words, hide
 
-sync_query_params(
-    {
-        "text": text,
-        "pair": pair or "",
-        "layer": str(layer),
-        "head": ",".join(str(h) for h in heads),
-        "view": view,
-        "words": "1" if words else "0",
-    }
-)
 
-if not heads:
-    st.info("Choose at least one head above.", icon="👆")
-    st.stop()
-
-maps = maps_for(loaded, sentence, words)
-n = len(maps.labels)
-l_index = layer - 1
-h_indices = [h - 1 for h in heads]
-names = [head_label(l_index, h) for h in h_indices]
-unit = "words" if words else "tokens"
-st.caption(f"{n} {unit} · model {facts.name} ({facts.n_layers} layers × {facts.n_heads} heads)")
-
-scores = scores_for(loaded, sentence, words)
-strongest = {(r["layer_index"], r["head_index"]): r["strongest"] for r in ranking_rows(scores)}
-
-if view == "lines":
+def lines_view(maps, l_index, h_indices, names, strongest) -> int:
+    n = len(maps.labels)
     with st.expander("Line settings", expanded=n > 40):
         c1, c2, c3 = st.columns(3)
-        threshold = c1.slider("Hide lines lighter than", 0.0, 0.5, 0.05, 0.01, key="hx_threshold")
-        top_k = c2.slider("At most this many lines per query token", 1, 20, 8, key="hx_topk")
-        focus_options = ["all tokens", *[f"{i}: {label}" for i, label in enumerate(maps.labels)]]
-        focus = c3.selectbox("Only the lines of one query token", focus_options, key="hx_focus")
+        threshold = c1.slider("Hide lines lighter than", 0.0, 0.5, step=0.01, key=keys.HX_THRESHOLD)
+        top_k = c2.slider("At most this many lines per query token", 1, 20, key=keys.HX_TOP_K)
+        if st.session_state.get(keys.HX_FOCUS, -1) not in range(-1, n):
+            st.session_state[keys.HX_FOCUS] = -1
+        focus = c3.selectbox("Only the lines of one query token", list(range(-1, n)), key=keys.HX_FOCUS,
+                             format_func=lambda i: "all tokens" if i < 0 else f"{i}: {maps.labels[i]}")
     attn_heads = maps.attn[l_index, h_indices]  # heads x q x k
-    if focus != "all tokens":
-        position = focus_options.index(focus) - 1
-        attn_heads = attn_heads.copy()
-        keep = np.zeros(n, dtype=bool)
-        keep[position] = True
-        attn_heads[:, ~keep, :] = 0.0
+    if focus >= 0:
+        attn_heads = np.where((np.arange(n) == focus)[None, :, None], attn_heads, 0.0)
 
-    def lines_chart():
-        return head_view_chart(attn_heads, maps.labels, names, threshold=threshold, top_k=top_k)
+    def lines_spec():
+        return head_view_spec(attn_heads, maps.labels, names, threshold=threshold, top_k=top_k)
 
-    swatches = ["🟦", "🟥", "🟩", "🟧", "🟪", "🟫"]  # the first six head colours of the chart
-    st.markdown(
-        " · ".join(
-            f"{swatches[i] if i < len(swatches) else '▪️'} **{name}**: {md_escape(strongest[(l_index, h)])}"
-            for i, (name, h) in enumerate(zip(names, h_indices))
-        )
-    )
+    swatches = ["🟦", "🟥", "🟩", "🟧", "🟪", "🟫"]  # the first six of HEAD_COLOURS
+    assert len(swatches) <= len(HEAD_COLOURS)
+    st.markdown(" · ".join(
+        f"{swatches[i] if i < len(swatches) else '▪️'} **{name}**: {md_escape(strongest[(l_index, h)])}"
+        for i, (name, h) in enumerate(zip(names, h_indices))
+    ))
     box = st.container(height=720) if n > 38 else st.container()
     with box:
-        st.altair_chart(lines_chart(), width="content", key="hx_lines_chart")
-    export_buttons(lines_chart, f"head_view_{'_'.join(names)}", "hx_lines_export")
+        st.vega_lite_chart(lines_spec(), width="content", key="hx_lines_chart")
+    export_buttons(lines_spec, f"head_view_{'_'.join(names)}", "hx_lines_export")
+    return focus
 
-elif view == "heatmap":
-    row_start = 0
-    if n > WINDOW:
-        row_start = st.slider(
-            f"First query row shown (long input: {WINDOW} rows at a time)", 0, n - WINDOW, 0, key="hx_row_start"
-        )
+
+def heatmap_view(maps, l_index, h_indices, names, strongest) -> None:
+    n = len(maps.labels)
+    labels = position_labels(maps.labels)
+    rows = cols = slice(0, n)
+    if n > WINDOW:  # long input: an overview image of the whole map, and the cells of one window
+        st.caption(f"{n} positions: each head is shown whole as a small image, and {WINDOW} × {WINDOW} of its "
+                   "cells in detail. Move the window with the sliders.")
+        c1, c2 = st.columns(2)
+        for key in (keys.HX_ROW_START, keys.HX_COL_START):  # a window left over from a longer sentence
+            st.session_state[key] = min(int(st.session_state.get(key, 0)), n - WINDOW)
+        row_start = c1.slider("Query rows from", 0, n - WINDOW, key=keys.HX_ROW_START)
+        col_start = c2.slider("Key columns from", 0, n - WINDOW, key=keys.HX_COL_START)
+        rows, cols = slice(row_start, row_start + WINDOW), slice(col_start, col_start + WINDOW)
     columns = st.columns(min(len(h_indices), 2))
     for index, (h, name) in enumerate(zip(h_indices, names)):
-        matrix = maps.attn[l_index, h][row_start : row_start + WINDOW]
+        matrix = maps.attn[l_index, h]
 
         def heat_chart(matrix=matrix, name=name, h=h):
-            title = f"{name} ({strongest[(l_index, h)]})"
-            return heatmap_chart(matrix, maps.labels, maps.labels, title, row_offset=row_start)
+            return heatmap(matrix[rows, cols], labels[rows], labels[cols], domain=(0.0, 1.0),
+                           title=f"{name} ({strongest[(l_index, h)]})")
 
         with columns[index % len(columns)]:
+            if n > WINDOW:
+                st.image(thumbnail_png(matrix, 256), caption=f"{name}, whole map (blocks of tokens)", width=256)
             st.altair_chart(heat_chart(), width="content", key=f"hx_heat_{h}")
             export_buttons(heat_chart, f"heatmap_{name}", f"hx_heat_export_{h}")
-    st.caption("Rows are query (output) positions, columns key (input) tokens; each row adds up to 1. Hover a cell for its exact weight.")
+    st.caption("Rows are query (output) positions, columns key (input) tokens; each row adds up to 1. "
+               "Hover a cell for its exact weight.")
 
-elif view == "model":
-    st.markdown(
-        "Every head of the model at once: one small heatmap per head, layers top to bottom. "
-        "**Click a tile** to open that head in the head view. Tooltips name each head's strongest pattern on this sentence."
-    )
+
+def model_view(maps, strongest) -> None:
+    st.markdown("Every head at once, layers top to bottom. **Click a tile** to open that head.")
 
     def grid_chart():
         return model_view_chart(maps.attn, tile_notes=strongest)
 
-    st.altair_chart(
-        grid_chart(), width="content", key="hx_model_view", on_select=open_picked_head, selection_mode=[MODEL_VIEW_PICK]
-    )
+    st.altair_chart(grid_chart(), width="content", key=keys.HX_MODEL_VIEW, on_select=open_picked_head,
+                    selection_mode=[MODEL_VIEW_PICK])
     export_buttons(grid_chart, "model_view", "hx_model_export")
-    st.caption("Thumbnails of long inputs are scaled down; open a head for the exact weights.")
 
-else:  # compare
-    st.markdown(
-        "Winograd twins differ in one word and flip what the pronoun means. Does the head notice? "
-        "Same layer and head, two sentences, and the difference of their maps (second minus first)."
-    )
-    if not st.session_state.get("hx_twin"):
-        st.session_state["hx_twin"] = find_twin(text) or ""
-    twin_text = st.text_input("Second sentence to compare", key="hx_twin", placeholder="Type a sentence that differs in a word or two")
-    sync_query_params({"twin": twin_text})
+
+def compare_view(loaded, maps, l_index, h_indices, names, words, hide) -> None:
+    st.markdown("Winograd twins differ in one word that changes what “it” means. Does the head notice?")
+    twin_text = st.text_input("Second sentence", key=keys.HX_TWIN,
+                              placeholder="Type a sentence that differs in a word or two")
     twin = attention_or_message(loaded, twin_text, None) if twin_text.strip() else None
     if twin is None:
-        st.info("Type a second sentence to compare with (for the coreference probes it is filled in for you).", icon="✍️")
-        st.stop()
-    twin_maps = maps_for(loaded, twin, words)
+        st.info("Type a second sentence (for the coreference probes it is filled in for you).", icon="✍️")
+        return
+    twin_maps = maps_for(loaded, twin, words, hide)
     h, name = h_indices[0], names[0]
     if len(h_indices) > 1:
         st.caption(f"Comparing the first selected head, {name}.")
-    first = maps.attn[l_index, h]
-    second = twin_maps.attn[l_index, h]
+    first, second = maps.attn[l_index, h], twin_maps.attn[l_index, h]
     left, right = st.columns(2)
+    first_labels, second_labels = position_labels(maps.labels), position_labels(twin_maps.labels)
 
     def first_chart():
-        return heatmap_chart(first, maps.labels, maps.labels, f"{name}: first sentence", cell=14)
+        return heatmap(first, first_labels, first_labels, domain=(0.0, 1.0), title=f"{name}: first sentence", cell_size=14)
 
     def second_chart():
-        return heatmap_chart(second, twin_maps.labels, twin_maps.labels, f"{name}: second sentence", cell=14)
+        return heatmap(second, second_labels, second_labels, domain=(0.0, 1.0), title=f"{name}: second sentence",
+                       cell_size=14)
 
     with left:
         st.altair_chart(first_chart(), width="content", key="hx_cmp_first")
@@ -212,29 +216,75 @@ else:  # compare
     with right:
         st.altair_chart(second_chart(), width="content", key="hx_cmp_second")
         export_buttons(second_chart, f"compare_second_{name}", "hx_cmp_second_export")
-    if first.shape == second.shape:
-        diff_labels = [a if a == b else f"{a}/{b}" for a, b in zip(maps.labels, twin_maps.labels)]
+    if first.shape != second.shape:
+        st.info(f"The two have different lengths ({first.shape[0]} and {second.shape[0]}), so their maps cannot be "
+                "subtracted cell by cell. Try whole words, or sentences that differ in one word.", icon="↔️")
+        return
+    diff_labels = position_labels([a if a == b else f"{a}/{b}" for a, b in zip(maps.labels, twin_maps.labels)])
+    difference = second - first
 
-        def diff_chart():
-            return heatmap_chart(second - first, diff_labels, diff_labels, f"{name}: second minus first", diverging=True)
+    def diff_chart():
+        return heatmap(difference, diff_labels, diff_labels, value="difference", diverging=True,
+                       title=f"{name}: second minus first")
 
-        st.altair_chart(diff_chart(), width="content", key="hx_cmp_diff")
-        export_buttons(diff_chart, f"compare_difference_{name}", "hx_cmp_diff_export")
-        biggest = np.unravel_index(np.argmax(np.abs(second - first)), first.shape)
-        st.caption(
-            f"Largest change: query {biggest[0]} ({md_escape(diff_labels[biggest[0]])}) to key {biggest[1]} "
-            f"({md_escape(diff_labels[biggest[1]])}), {float((second - first)[biggest]):+.3f}. "
-            "Red: more weight in the second sentence."
-        )
+    st.altair_chart(diff_chart(), width="content", key="hx_cmp_diff")
+    export_buttons(diff_chart, f"compare_difference_{name}", "hx_cmp_diff_export")
+    i, j = np.unravel_index(np.argmax(np.abs(difference)), difference.shape)
+    st.caption(f"Largest change: {md_escape(diff_labels[i])} → {md_escape(diff_labels[j])}, "
+               f"{float(difference[i, j]):+.3f}. Red: more weight in the second sentence.")
+
+
+def explore(loaded) -> None:
+    facts = loaded.facts
+    explorer_state.start(facts)
+    text, pair = sentence_picker("hx")
+    layer, heads, view, words, hide = controls(facts)
+    focus = draw_view(loaded, text, pair, layer, heads, view, words, hide)
+    explorer_state.write_url(facts, text, pair, focus)
+    link_to_this_view("head_explorer", explorer_state.current_view(facts, text, pair, focus))
+
+
+def draw_view(loaded, text, pair, layer, heads, view, words, hide) -> int:
+    """The chosen view; returns the query position whose lines are kept (-1: all)."""
+    facts = loaded.facts
+    sentence = attention_or_message(loaded, text, pair)
+    if sentence is None:
+        return int(st.session_state.get(keys.HX_FOCUS, -1))
+    if not heads:
+        st.info("Choose at least one head above.", icon="👆")
+        return -1
+    maps = maps_for(loaded, sentence, words, hide)
+    l_index, h_indices = layer - 1, [h - 1 for h in heads]
+    names = [head_label(l_index, h) for h in h_indices]
+    note = ""
+    if maps.hidden_share is not None:
+        note = f" · hidden tokens took {float(maps.hidden_share[l_index].mean()):.0%} of layer {layer}'s weight"
+    st.caption(f"{len(maps.labels)} {'words' if words else 'tokens'} · {facts.name} "
+               f"({facts.n_layers} layers × {facts.n_heads} heads){note}")
+    scores = scores_for(loaded, sentence, words)
+    strongest = {(r["layer_index"], r["head_index"]): r["strongest"] for r in ranking_rows(scores)}
+    if view == "lines":
+        return lines_view(maps, l_index, h_indices, names, strongest)
+    if view == "heatmap":
+        heatmap_view(maps, l_index, h_indices, names, strongest)
+    elif view == "model":
+        model_view(maps, strongest)
     else:
-        st.info(
-            f"The two sentences have different lengths ({first.shape[0]} and {second.shape[0]} {unit}), so "
-            "their maps cannot be subtracted cell by cell. Try whole words, or sentences that differ in one word.",
-            icon="↔️",
-        )
+        compare_view(loaded, maps, l_index, h_indices, names, words, hide)
+    return -1
 
-st.divider()
-link_to("pages/head_finder.py", "Which heads do what? Rank them in the head finder", "🧭")
-link_to("pages/head_accuracy.py", "Do any heads resolve pronouns? Measured accuracy", "🎯")
 
+def deep_dives() -> None:
+    st.divider()
+    link_to("pages/head_finder.py", "Optional: rank every head by pattern in the head finder", "🧭")
+    link_to("pages/head_accuracy.py", "Optional: do any heads resolve pronouns? Measured accuracy", "🎯")
+
+
+claim()
+loaded = get_model()
+if loaded is None:
+    st.stop()
+try_this(loaded)
+explore(loaded)
+deep_dives()
 check_yourself(section=2, key_prefix="head_explorer_check")

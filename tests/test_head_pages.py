@@ -73,7 +73,8 @@ def count_model_calls(monkeypatch):
 def test_changing_layer_head_view_and_words_never_reruns_the_model(count_model_calls):
     at = explorer(text=SHORT)
     no_exceptions(at)
-    assert len(count_model_calls) == 1
+    first = len(count_model_calls)  # this sentence, and the guided example and its twin
+    assert first == 3
     at.slider(key="hx_layer").set_value(5).run()
     at.multiselect(key="hx_heads").set_value([2, 7]).run()
     for view in ("heatmap", "model", "lines", "heatmap"):
@@ -82,11 +83,11 @@ def test_changing_layer_head_view_and_words_never_reruns_the_model(count_model_c
     at.toggle(key="hx_words").set_value(True).run()
     at.slider(key="hx_layer").set_value(1).run()
     no_exceptions(at)
-    assert len(count_model_calls) == 1, count_model_calls
+    assert len(count_model_calls) == first, count_model_calls
     # a new sentence does run it (so the counter can see calls at all)
     at.text_area(key="hx_text").set_value("Dogs bark.").run()
     no_exceptions(at)
-    assert len(count_model_calls) == 2
+    assert len(count_model_calls) == first + 1
 
 
 def test_head_lines_show_the_models_strongest_link_per_token(loaded_model):
@@ -110,12 +111,14 @@ def test_head_lines_show_the_models_strongest_link_per_token(loaded_model):
 
 def test_selecting_a_query_token_keeps_only_its_lines():
     at = explorer(text=SHORT, layer="2", head="9,10", view="lines")
-    at.selectbox(key="hx_focus").set_value("3: sat").run()
+    at.selectbox(key="hx_focus").set_value(3).run()
     no_exceptions(at)
     (spec,) = charts(at)
     lines = [row for row in rows_of(spec) if "w" in row]
     assert lines and {row["i"] for row in lines} == {3}
-    assert {row["head"] for row in lines} <= {"L2-H9", "L2-H10"}
+    assert {row["h"] for row in lines} == {0, 1}  # both heads drawn, named in the spec's heads table
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["L2-H9", "L2-H10"]
+    assert at.query_params["query"] in ("4", ["4"])  # 1-based in the URL
 
 
 def test_deep_link_restores_the_view_and_the_url_follows_changes():
@@ -148,7 +151,7 @@ def test_heatmap_cells_are_the_models_weights(loaded_model):
     (spec,) = charts(at)
     sentence = analyse_sentence(loaded_model, SHORT)
     n = sentence.n_tokens
-    cells = {(row["query"], row["key"]): row["w"] for row in rows_of(spec) if "query" in row}
+    cells = {(row["row"], row["column"]): row["weight"] for row in rows_of(spec) if "row" in row}
     assert len(cells) == n * n
     for i in range(n):
         for j in range(n):
@@ -180,6 +183,7 @@ def test_long_emoji_and_html_input_is_shown_as_data():
     at.radio(key="hx_view").set_value("heatmap").run()
     no_exceptions(at)
     assert at.slider(key="hx_row_start").value == 0  # long input: rows in windows
+    assert len(at.get("image")) >= 1  # and an overview image of the whole map
     at.radio(key="hx_view").set_value("lines").run()
     (spec,) = charts(at)
     tokens = [row["token"] for row in rows_of(spec) if "token" in row]
@@ -200,6 +204,90 @@ def test_compare_view_fills_in_the_winograd_twin():
     no_exceptions(at)
     assert at.text_area(key="hx_text").value == "The trophy didn't fit in the bag because it was too big."
     assert at.text_input(key="hx_twin").value == "The trophy didn't fit in the bag because it was too small."
+
+
+def test_layer_and_heads_survive_an_empty_sentence():
+    at = explorer(text=SHORT, layer="2", head="9,10")
+    no_exceptions(at)
+    at.text_area(key="hx_text").set_value("").run()
+    no_exceptions(at)
+    assert at.slider(key="hx_layer").value == 2 and at.multiselect(key="hx_heads").value == [9, 10]
+    at.text_area(key="hx_text").set_value("Dogs bark at night.").run()
+    no_exceptions(at)
+    assert at.slider(key="hx_layer").value == 2 and at.multiselect(key="hx_heads").value == [9, 10]
+    (spec,) = charts(at)
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["L2-H9", "L2-H10"]
+    assert at.query_params["head"] in ("9,10", ["9,10"]) and at.query_params["layer"] in ("2", ["2"])
+    at.radio(key="hx_view").set_value("heatmap").run()  # the next interaction keeps the heads too
+    assert [s["title"][:6] for s in charts(at)] == ["L2-H9 ", "L2-H10"]
+
+
+def test_probe_dropdown_names_the_typed_sentence_and_the_twin_follows():
+    at = explorer(text="The animal didn't cross the street because it was too tired.", view="compare")
+    assert at.selectbox(key="hx_probe").value != "✏️ my own sentence"
+    assert at.query_params["twin"] in ("The animal didn't cross the street because it was too wide.",
+                                       ["The animal didn't cross the street because it was too wide."])
+    at.text_area(key="hx_text").set_value("My own words here.").run()
+    no_exceptions(at)
+    assert at.selectbox(key="hx_probe").value == "✏️ my own sentence"
+    assert at.text_input(key="hx_twin").value == ""
+    assert "twin" not in at.query_params
+    at.text_area(key="hx_text").set_value("The trophy didn't fit in the bag because it was too big.").run()
+    assert at.text_input(key="hx_twin").value == "The trophy didn't fit in the bag because it was too small."
+    at.radio(key="hx_view").set_value("lines").run()
+    assert "twin" not in at.query_params  # not comparing: no twin in the link
+
+
+def test_hiding_special_tokens_renormalises_the_heatmap(loaded_model):
+    from lessonkit.analysis import analyse_sentence
+
+    at = explorer(text=SHORT, layer="1", head="3", view="heatmap", hide="1")
+    no_exceptions(at)
+    (spec,) = charts(at)
+    cells = {(row["row"], row["column"]): row["weight"] for row in rows_of(spec) if "row" in row}
+    sentence = analyse_sentence(loaded_model, SHORT)
+    kept = [i for i, t in enumerate(sentence.tokens) if t not in ("[CLS]", "[SEP]", ".")]
+    assert len(cells) == len(kept) ** 2
+    for a, i in enumerate(kept):
+        total = sum(float(sentence.attn[0, 2, i, j]) for j in kept)
+        for b, j in enumerate(kept):
+            label_i, label_j = f"{a}: {sentence.tokens[i]}", f"{b}: {sentence.tokens[j]}"
+            assert cells[(label_i, label_j)] == pytest.approx(float(sentence.attn[0, 2, i, j]) / total, abs=2e-6)
+
+
+def test_guided_step_opens_the_named_head():
+    at = explorer()
+    no_exceptions(at)
+    guided = next(m.value for m in at.markdown if m.value.startswith("1. Press"))
+    name = guided.split("You should see **")[1].split("**")[0]
+    at.button(key="hx_guided").click().run()
+    no_exceptions(at)
+    assert f"L{at.slider(key='hx_layer').value}-H{at.multiselect(key='hx_heads').value[0]}" == name
+    assert at.toggle(key="hx_hide").value is True and at.toggle(key="hx_words").value is True
+
+
+def test_head_pages_run_on_other_models(other_model_dir, monkeypatch):
+    import ui.models
+    from lessonkit.model import load_model
+
+    facts = load_model(str(other_model_dir)).facts
+    monkeypatch.setenv("LESSON_MODEL", str(other_model_dir))
+    ui.models._load_cached_model.clear()
+    try:
+        for view in ("lines", "heatmap", "model", "compare"):
+            at = explorer(text=SHORT, layer="6", head="3,12", view=view, hide="1", words="1")
+            no_exceptions(at)
+            assert at.slider(key="hx_layer").value == min(6, facts.n_layers)
+        assert at.multiselect(key="hx_heads").value == [h for h in (3, 12) if h <= facts.n_heads] or [1]
+        formula = AppTest.from_file(str(REPO / "pages" / "formula.py"), default_timeout=180)
+        formula.query_params["layer"] = "6"
+        formula.query_params["head"] = "12"
+        formula.run()
+        no_exceptions(formula)
+        assert formula.slider(key="real_layer").value == min(6, facts.n_layers)
+        assert formula.slider(key="real_head").value == min(12, facts.n_heads)
+    finally:
+        ui.models._load_cached_model.clear()
 
 
 def test_head_finder_names_the_previous_token_head(loaded_model):

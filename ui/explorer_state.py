@@ -37,6 +37,9 @@ KEPT = (  # widget keys whose values must survive a run that does not draw them
     keys.HX_THRESHOLD, keys.HX_TOP_K, keys.HX_ROW_START, keys.HX_COL_START,
 )
 
+DEFAULTS = {keys.HX_THRESHOLD: 0.05, keys.HX_TOP_K: 8, keys.HX_FOCUS: -1, keys.HX_ROW_START: 0, keys.HX_COL_START: 0,
+            keys.HX_HIDE: False, keys.HX_TWIN: ""}
+
 
 def params_for(facts: ModelFacts) -> dict[str, url_state.Param]:
     """The parameters with the model's ranges (1-based layers and heads)."""
@@ -59,6 +62,8 @@ def start(facts: ModelFacts) -> None:
         url_twin = url_state.read(TWIN)
         url_text = url_state.read(TEXT)
         st.session_state[keys.HX_TWIN] = url_twin or (find_twin(url_text) if url_text else None) or ""
+    for key, default in DEFAULTS.items():
+        st.session_state.setdefault(key, default)
     for key in KEPT:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]

@@ -17,20 +17,25 @@ def position_labels(labels: Sequence[str]) -> list[str]:
     return [f"{i}: {label}" for i, label in enumerate(labels)]
 
 
-def spec_dict(chart: alt.TopLevelMixin) -> dict:
-    """The full Vega-Lite spec with inline data, for export (no row limit, rows not validated one by one)."""
+def spec_dict(chart: alt.TopLevelMixin | dict) -> dict:
+    """The full Vega-Lite spec with inline data, for export (no row limit, rows not validated one by one).
+
+    Charts written directly as Vega-Lite dicts (the head view) are returned as they are.
+    """
+    if isinstance(chart, dict):
+        return chart
     with alt.data_transformers.disable_max_rows():
         return chart.to_dict(validate=False)
 
 
-def chart_png(chart: alt.TopLevelMixin, scale: float = 2.0) -> bytes:
+def chart_png(chart: alt.TopLevelMixin | dict, scale: float = 2.0) -> bytes:
     """The chart as PNG bytes, rendered locally by vl-convert."""
     import vl_convert as vlc
 
     return vlc.vegalite_to_png(spec_dict(chart), scale=scale)
 
 
-def chart_svg(chart: alt.TopLevelMixin) -> str:
+def chart_svg(chart: alt.TopLevelMixin | dict) -> str:
     """The chart as SVG text, rendered locally by vl-convert (token text is XML-escaped by the renderer)."""
     import vl_convert as vlc
 

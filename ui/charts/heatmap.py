@@ -1,4 +1,8 @@
-"""Heatmaps of a query x key matrix: attention maps, rollout and flow, gradients."""
+"""The one heatmap of a rows x columns matrix: attention maps, score steps, rollout, flow, gradients.
+
+Labels are drawn as given (pass ``position_labels(tokens)`` so repeated tokens keep their own
+row and column). Labels travel as categories, so a long map sends each token text once.
+"""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,82 +11,23 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ui.charts.common import position_labels
+ANNOTATED_CELL = 44  # px: room for five characters ("-12.3") at ANNOTATION_FONT
+ANNOTATION_FONT = 10
 
 
-def heatmap_chart(
-    matrix: np.ndarray,
-    row_labels: Sequence[str],
-    col_labels: Sequence[str],
-    title: str = "",
-    row_offset: int = 0,
-    diverging: bool = False,
-    cell: int | None = None,
-) -> alt.Chart:
-    """matrix: q x k heatmap; rows = query (output) positions, columns = key (input) tokens.
-
-    row_offset: the first row's position when only a window of the rows is shown.
-    diverging: a red/blue scale centred on 0 (for differences between two maps).
-    """
-    n_q, n_k = matrix.shape
-    rows = position_labels(row_labels)[row_offset : row_offset + n_q] if row_offset else position_labels(row_labels)
-    cols = position_labels(col_labels)
-    q_idx, k_idx = np.meshgrid(np.arange(n_q), np.arange(n_k), indexing="ij")
-    data = pd.DataFrame(
-        {
-            "query": np.asarray(rows)[q_idx.ravel()],
-            "key": np.asarray(cols)[k_idx.ravel()],
-            "w": np.round(matrix.ravel().astype(float), 4),
-        }
-    )
-    if diverging:
-        limit = float(max(1e-6, np.abs(matrix).max()))
-        colour = alt.Color(
-            "w:Q", scale=alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True),
-            legend=alt.Legend(title="difference"),
-        )
-        weight_title = "difference"
-    else:
-        colour = alt.Color("w:Q", scale=alt.Scale(scheme="blues", domain=[0, 1]), legend=alt.Legend(title="weight"))
-        weight_title = "weight"
-    if cell is None:
-        cell = 22 if n_k <= 40 else max(1.5, 800 / n_k)  # long inputs: thin columns that still fit the page
-    return (
-        alt.Chart(data, title=title or alt.Undefined)
-        .mark_rect()
-        .encode(
-            x=alt.X("key:N", sort=cols, title="key (input token)", axis=alt.Axis(labelAngle=-60, labelLimit=120, labelOverlap=n_k > 60)),
-            y=alt.Y("query:N", sort=rows, title="query (output position)", axis=alt.Axis(labelLimit=120, labelOverlap=n_q > 60)),
-            color=colour,
-            tooltip=[
-                alt.Tooltip("query:N", title="query"),
-                alt.Tooltip("key:N", title="key"),
-                alt.Tooltip("w:Q", title=weight_title, format=".4f"),
-            ],
-        )
-        # Streamlit fits the whole chart (axes and legend included) into width x height: leave room for them
-        .properties(width=round(cell * n_k) + 190, height=round(max(cell, 8) * n_q) + 200)
-    )
-
-
-def matrix_frame(matrix: np.ndarray, row_labels: list[str], col_labels: list[str], value: str) -> pd.DataFrame:
-    """Long table of a rows x cols matrix with row/column labels and their order."""
-    rows, cols = np.indices(matrix.shape)
-    return pd.DataFrame(
-        {
-            "row": np.asarray(row_labels, dtype=object)[rows.ravel()],
-            "column": np.asarray(col_labels, dtype=object)[cols.ravel()],
-            "row_index": rows.ravel(),
-            "column_index": cols.ravel(),
-            value: matrix.ravel().astype(float),
-        }
-    )
+def cell_text(values: np.ndarray) -> list[str]:
+    """Short printed values that fit a cell: 2 decimals below 10, 1 below 100, none above."""
+    texts = []
+    for v in np.asarray(values, dtype=np.float64).ravel():
+        size = abs(v)
+        texts.append(f"{v:.2f}" if size < 9.995 else f"{v:.1f}" if size < 99.95 else f"{v:.0f}")
+    return texts
 
 
 def heatmap(
     matrix: np.ndarray,
-    row_labels: list[str],
-    col_labels: list[str],
+    row_labels: Sequence[str],
+    col_labels: Sequence[str],
     *,
     value: str = "weight",
     row_title: str = "query (output position)",
@@ -90,39 +35,62 @@ def heatmap(
     title: str = "",
     scheme: str = "blues",
     domain: tuple[float, float] | None = None,
+    diverging: bool = False,
     annotate: bool = False,
-    cell_size: int = 28,
-) -> alt.Chart:
-    """Rows x columns heatmap with exact values in the tooltip (and printed in cells if annotate)."""
-    frame = matrix_frame(np.asarray(matrix), row_labels, col_labels, value)
-    row_order, col_order = list(row_labels), list(col_labels)
-    scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
-    # Every token label must show, even when cells are small; Vega would otherwise drop overlapping ones.
-    label_size = 11 if cell_size >= 22 else 9
+    cell_size: float | None = None,
+) -> alt.LayerChart:
+    """Rows x columns heatmap, exact values in the tooltip (and printed in each cell when ``annotate``).
+
+    diverging: a red/blue scale centred on 0 (differences of two maps); ``domain`` fixes the colour
+    range, e.g. (0, 1) for attention weights. ``cell_size`` defaults to what fits the page.
+    """
+    matrix = np.asarray(matrix)
+    n_rows, n_cols = matrix.shape
+    rows, cols = np.indices(matrix.shape)
+    row_order, col_order = [str(r) for r in row_labels], [str(c) for c in col_labels]
+    frame = pd.DataFrame(
+        {
+            "row": pd.Categorical.from_codes(rows.ravel(), categories=pd.Index(row_order).drop_duplicates())
+            if len(set(row_order)) == len(row_order) else np.asarray(row_order, dtype=object)[rows.ravel()],
+            "column": pd.Categorical.from_codes(cols.ravel(), categories=pd.Index(col_order).drop_duplicates())
+            if len(set(col_order)) == len(col_order) else np.asarray(col_order, dtype=object)[cols.ravel()],
+            value: np.round(matrix.ravel().astype(np.float64), 6),
+        }
+    )
+    if annotate:
+        frame["text"] = cell_text(matrix)
+    if cell_size is None:
+        longest = max(n_rows, n_cols)
+        cell_size = ANNOTATED_CELL if annotate else 22 if longest <= 40 else max(2.0, 800 / longest)
+    if diverging:
+        limit = float(max(1e-6, np.abs(matrix).max())) if matrix.size else 1.0
+        scale = alt.Scale(scheme="redblue", domain=[-limit, limit], reverse=True)
+    else:
+        scale = alt.Scale(scheme=scheme, domain=list(domain)) if domain else alt.Scale(scheme=scheme)
+    label_size = 11 if cell_size >= 18 else 9
+    dense = max(n_rows, n_cols) > 64  # beyond this, let Vega thin out labels that would overlap
     base = alt.Chart(frame).encode(
         x=alt.X("column:N", sort=col_order, title=col_title,
-                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelFontSize=label_size)),
-        y=alt.Y("row:N", sort=row_order, title=row_title, axis=alt.Axis(labelOverlap=False, labelFontSize=label_size)),
+                axis=alt.Axis(labelAngle=-60, labelOverlap=dense, labelFontSize=label_size, labelLimit=120)),
+        y=alt.Y("row:N", sort=row_order, title=row_title,
+                axis=alt.Axis(labelOverlap=dense, labelFontSize=label_size, labelLimit=120)),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=scale, title=value),
         tooltip=[
             alt.Tooltip("row:N", title=row_title),
             alt.Tooltip("column:N", title=col_title),
-            alt.Tooltip(f"{value}:Q", format=".6f"),
+            alt.Tooltip(f"{value}:Q", format=".4f"),
         ],
     )
     layers = [cells]
     if annotate:
-        text = base.mark_text(fontSize=11).encode(
-            text=alt.Text(f"{value}:Q", format=".2f"),
-            color=alt.condition(f"abs(datum['{value}']) > {_contrast_threshold(frame[value])}", alt.value("white"), alt.value("black")),
+        largest = float(np.abs(matrix).max()) if matrix.size else 1.0
+        layers.append(
+            base.mark_text(fontSize=ANNOTATION_FONT).encode(
+                text="text:N",
+                color=alt.condition(f"abs(datum['{value}']) > {round(0.6 * largest, 6)}", alt.value("white"), alt.value("black")),
+            )
         )
-        layers.append(text)
     chart = alt.layer(*layers).properties(width=alt.Step(cell_size), height=alt.Step(cell_size))
     return chart.properties(title=title) if title else chart
-
-
-def _contrast_threshold(values: pd.Series) -> float:
-    largest = float(np.abs(values).max()) if len(values) else 1.0
-    return round(0.6 * largest, 6)

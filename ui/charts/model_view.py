@@ -1,6 +1,9 @@
 """The model view: every head of every layer as a small thumbnail (BertViz's second view)."""
 from __future__ import annotations
 
+import base64
+import io
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -10,27 +13,17 @@ from lessonkit.head_patterns import head_label
 MODEL_VIEW_PICK = "pick"  # name of the click selection in the model view
 
 
-def png_bytes(rgb: np.ndarray) -> bytes:
-    """rgb: height x width x 3 uint8 -> a PNG file (zlib only, no imaging library)."""
-    import struct
-    import zlib
+def thumbnail_png(matrix: np.ndarray, target_px: int = 64) -> bytes:
+    """q x k weights in [0, 1] -> PNG bytes of a white-to-blue image about ``target_px`` wide.
 
-    height, width, _ = rgb.shape
-    raw = b"".join(b"\x00" + rgb[row].tobytes() for row in range(height))
-
-    def chunk(kind: bytes, payload: bytes) -> bytes:
-        return struct.pack(">I", len(payload)) + kind + payload + struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw, 6)) + chunk(b"IEND", b"")
-
-
-def thumbnail_uri(matrix: np.ndarray, target_px: int = 64) -> str:
-    """q x k weights in [0, 1] -> a data: URI of a white-to-blue PNG, each cell a square of pixels."""
-    import base64
+    Long inputs are reduced to one pixel per block of tokens (block sums over keys, mean over
+    queries, so a pixel row is still a share of attention); short ones are enlarged with square
+    pixels (nearest neighbour), so every cell stays visible.
+    """
+    from PIL import Image
 
     n_q, n_k = matrix.shape
-    if max(n_q, n_k) > target_px:  # long input: one pixel per block of tokens (block sums over keys, mean over queries)
+    if max(n_q, n_k) > target_px:
         row_edges = np.linspace(0, n_q, min(n_q, target_px) + 1).astype(int)[:-1]
         col_edges = np.linspace(0, n_k, min(n_k, target_px) + 1).astype(int)[:-1]
         summed = np.add.reduceat(np.add.reduceat(matrix, row_edges, axis=0), col_edges, axis=1)
@@ -40,8 +33,15 @@ def thumbnail_uri(matrix: np.ndarray, target_px: int = 64) -> str:
     w = np.clip(matrix, 0.0, 1.0) ** 0.6  # lift faint weights a little so patterns show in a small tile
     low, high = np.array([255.0, 255.0, 255.0]), np.array([8.0, 48.0, 107.0])
     rgb = (low + (high - low) * w[..., None]).round().astype(np.uint8)
-    rgb = np.repeat(np.repeat(rgb, scale, axis=0), scale, axis=1)
-    return "data:image/png;base64," + base64.b64encode(png_bytes(rgb)).decode("ascii")
+    image = Image.fromarray(rgb).resize((n_k * scale, n_q * scale), Image.Resampling.NEAREST)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def thumbnail_uri(matrix: np.ndarray, target_px: int = 64) -> str:
+    """The thumbnail as a data: URI (embedded in the chart: nothing is fetched)."""
+    return "data:image/png;base64," + base64.b64encode(thumbnail_png(matrix, target_px)).decode("ascii")
 
 
 def model_view_chart(
