@@ -3,6 +3,8 @@ a full server is retried with back-off, succeeds if a slot frees up, and is othe
 the configuration problem it is. Rows are read back with psycopg directly."""
 from __future__ import annotations
 
+import time
+
 import psycopg
 import pytest
 import sqlalchemy as sa
@@ -34,10 +36,19 @@ def test_a_full_server_is_waited_for_then_used(limited_role, monkeypatch):
     held = [psycopg.connect(conninfo) for _ in range(2)]  # every slot of the role is taken
     waits: list[float] = []
 
+    admin = limited_role.replace("postgresql+psycopg://few_slots@", "postgresql://postgres@")
+
     def wait(seconds: float) -> None:
         waits.append(seconds)
-        if len(waits) == 2:  # a slot frees up during the second wait
+        if len(waits) == 2:  # a slot frees up during the second wait (the server notices a moment later)
             held.pop().close()
+            with psycopg.connect(admin, autocommit=True) as connection:  # fresh statistics each query
+                for _ in range(200):
+                    count = connection.execute(
+                        "SELECT count(*) FROM pg_stat_activity WHERE usename = 'few_slots'").fetchone()[0]
+                    if count < 2:
+                        break
+                    time.sleep(0.02)
 
     monkeypatch.setattr(submissions, "pause", wait)
     engine = sa.create_engine(limited_role, pool_size=1, max_overflow=0)
