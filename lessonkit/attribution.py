@@ -127,6 +127,15 @@ def bilstm_function(model, detach_attention: bool = True) -> ClassifierFunction:
     return ClassifierFunction(embed, probabilities, attention_maps)
 
 
+def with_known_attention(function: ClassifierFunction, maps) -> ClassifierFunction:
+    """The same classifier for ONE sentence whose attention maps (layers x heads x q x k) are already
+    computed: the attention methods read them instead of running the model again."""
+    import torch
+
+    known = torch.as_tensor(np.asarray(maps, dtype=np.float64))
+    return ClassifierFunction(function.embed, function.probabilities, lambda embeds, mask, extra: known)
+
+
 # ---------------------------------------------------------------------------- shared pieces
 def _predicted(function: ClassifierFunction, inputs: TokenInputs) -> int:
     import torch

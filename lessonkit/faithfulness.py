@@ -1,52 +1,53 @@
 """Which attention view is faithful? Token importance from several methods, compared by rank.
 
-For one sentence and the sentiment classifier (MiniLM + mean pooling + linear head), each method
-gives one score per token (``seq``). The classifier reads the average of all token states, so
-"the output position" of attention, rollout and flow is every position averaged: their token
-score is the mean over rows (queries) of the matrix's column.
+For one sentence and the sentiment classifier (encoder + mean pooling + linear head), each method
+gives one score per token (``seq``), through ``lessonkit.attribution``. The classifier reads the
+average of all token states, so "the output position" of attention, rollout and flow is every
+position averaged: their token score is the mean over rows (queries) of the matrix's column.
 
 - ``raw_L{l}``: attention of layer l, heads averaged;
 - ``rollout_L{l}``: rollout up to layer l (mean of heads, (A + I)/2, rows renormalised);
 - ``flow_L{l}``: attention flow up to layer l (max-flow to every position, then averaged);
 - ``grad_x_attention``: sum over layers, heads and queries of A * |dL/dA|;
-- ``input_gradient``: L2 norm of dL/d(word embedding of the token);
+- ``input_gradient``: L2 norm of the gradient of the predicted class's probability with respect
+  to the token's word embedding (the same ranking as the norm of dL/d embedding: the two differ by
+  the factor -1/p, the same for every token);
 - ``blank_out``: |change of the predicted class probability| when the token is masked out with
   the attention mask (no position attends to it and mean pooling skips it).
 
-Correlations are Spearman's, over the tokens of the sentence without [CLS] and [SEP].
+Correlations are Spearman's (lessonkit.statistics), over the tokens without [CLS] and [SEP].
+The saved measurement (results/faithfulness.json, written by scripts/compute_faithfulness.py) is
+validated on load (``load_results``).
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from jaxtyping import Float
+from pydantic import BaseModel, ConfigDict, ValidationError
 
-from lessonkit.attention_flow import attention_flow
-from lessonkit.gradient_attention import attention_gradients
-from lessonkit.statistics import spearman
+from lessonkit import attribution as at
+from lessonkit.gradient_attention import attention_gradients, unsigned_gradient_attention
 from lessonkit.model import LoadedModel
-from lessonkit.rollout import fuse_heads, residual_matrices, rollout_from_matrices
-from lessonkit.transformer_classifier import SentimentHead, classifier_forward
+from lessonkit.references import ABNAR_ZUIDEMA_2020_DISTILBERT_SST2, ABNAR_ZUIDEMA_2020_SVA
+from lessonkit.statistics import spearman
+from lessonkit.transformer_classifier import SentimentHead
 
+Scores = Float[np.ndarray, " seq"]
 REFERENCES = ("blank_out", "input_gradient")
-
-# Abnar & Zuidema (2020), Spearman correlation with blank-out importance, as summarised in LESSON.md section 8.
-PUBLISHED_SVA = {  # their subject-verb agreement model, 2,000 examples; by layer L1 / L3 / L5 / L6
-    "raw attention": {1: 0.69, 3: -0.11, 5: 0.20, 6: 0.29},
-    "rollout": {1: 0.32, 3: 0.51, 5: 0.70, 6: 0.71},
-    "flow": {1: 0.32, 3: 0.70, 5: 0.71, 6: 0.70},
-}
-PUBLISHED_DISTILBERT_SST2 = {  # DistilBERT fine-tuned on SST-2, 100 examples: (low, high) over what they report
-    "raw attention": (0.08, 0.12),
-    "rollout": (0.11, 0.13),
-    "flow": (0.11, 0.14),
-}
-
+REFERENCE_NAMES = {"blank_out": "blank-out", "input_gradient": "input gradient"}
+RESULT_FILE = Path(__file__).resolve().parent.parent / "results" / "faithfulness.json"
+REBUILD_COMMAND = "python -m scripts.compute_faithfulness"
+FAMILIES = ("raw attention", "rollout", "flow")
+PUBLISHED_SVA_EXAMPLES = 2000  # the size of Abnar & Zuidema's subject-verb agreement test set
 
 @dataclass(frozen=True)
 class TokenImportance:
     tokens: list[str]
-    scores: dict[str, np.ndarray]  # method -> seq
+    scores: dict[str, Scores]  # method -> one score per token
     content: np.ndarray  # seq bool: the positions correlations use (not [CLS] / [SEP])
     probabilities: np.ndarray  # n_classes
     predicted: int
@@ -63,23 +64,11 @@ class TokenImportance:
 
 
 def blank_out_importance(loaded: LoadedModel, head: SentimentHead, encoded: dict, target: int) -> np.ndarray:
-    """seq: |p_target(full) - p_target(token j masked out)| for every position j (one batched forward)."""
-    import torch
-
-    n = encoded["input_ids"].shape[1]
-    with torch.inference_mode():
-        logits, _ = classifier_forward(loaded, head, encoded)
-        base = torch.softmax(logits.double(), -1)[0, target]
-        batch = {key: value.expand(n, *value.shape[1:]).clone() for key, value in encoded.items()}
-        batch["attention_mask"][torch.arange(n), torch.arange(n)] = 0
-        masked_logits, _ = classifier_forward(loaded, head, batch)
-        masked = torch.softmax(masked_logits.double(), -1)[:, target]
-    return (base - masked).abs().numpy()
-
-
-def pooled_columns(matrices: np.ndarray) -> np.ndarray:
-    """... x q x k -> ... x k: the mean over query rows (what mean pooling reads)."""
-    return np.asarray(matrices).mean(axis=-2)
+    """seq: |p_target(full) - p_target(token j masked out)| for every position j (attribution.BlankOut)."""
+    inputs = at.TokenInputs.from_encoded(encoded)
+    return at.BlankOut(at.transformer_function(loaded, head), batch_size=max(1, inputs.n_tokens)).attribute(
+        inputs, target
+    )
 
 
 def token_importance(
@@ -94,24 +83,20 @@ def token_importance(
     ``flow_layers``: which layers (1..L) get a flow score (n^2 max-flows each); None = the last only.
     """
     gradients = attention_gradients(loaded, head, encoded)
-    attn = gradients.attn  # layers x heads x q x k
-    n_layers = attn.shape[0]
-    per_layer = residual_matrices(fuse_heads(attn, "mean"))
-    rollout = rollout_from_matrices(per_layer)
-    raw = pooled_columns(fuse_heads(attn, "mean"))  # layers x k
-    rolled = pooled_columns(rollout)
+    n_layers = gradients.attn.shape[0]
+    function = at.with_known_attention(at.transformer_function(loaded, head), gradients.attn)
+    inputs = at.TokenInputs.from_encoded(encoded)
+    target = gradients.predicted
     scores: dict[str, np.ndarray] = {}
     for layer in range(1, n_layers + 1):
-        scores[f"raw_L{layer}"] = raw[layer - 1]
+        scores[f"raw_L{layer}"] = at.Attention(function, layer).attribute(inputs, target)
     for layer in range(1, n_layers + 1):
-        scores[f"rollout_L{layer}"] = rolled[layer - 1]
+        scores[f"rollout_L{layer}"] = at.Rollout(function, layer).attribute(inputs, target)
     for layer in flow_layers if flow_layers is not None else [n_layers]:
-        # one layer: every flow is its single edge's capacity (tests/test_attention_flow.py checks this)
-        flow = per_layer[0] if layer == 1 else attention_flow(per_layer[:layer])
-        scores[f"flow_L{layer}"] = pooled_columns(flow)
-    scores["grad_x_attention"] = (attn * np.abs(gradients.grad)).sum(axis=(0, 1, 2))
-    scores["input_gradient"] = np.linalg.norm(gradients.input_grad, axis=-1)
-    scores["blank_out"] = blank_out_importance(loaded, head, encoded, gradients.predicted)
+        scores[f"flow_L{layer}"] = at.Flow(function, layer).attribute(inputs, target)
+    scores["grad_x_attention"] = unsigned_gradient_attention(gradients.attn, gradients.grad).sum(axis=(0, 1, 2))
+    scores["input_gradient"] = at.Gradient(function).attribute(inputs, target)
+    scores["blank_out"] = at.BlankOut(function, batch_size=max(1, inputs.n_tokens)).attribute(inputs, target)
     special = set(getattr(loaded.tokenizer, "all_special_tokens", []) or ["[CLS]", "[SEP]", "[PAD]"])
     content = np.array([token not in special for token in tokens])
     return TokenImportance(tokens, scores, content, gradients.probabilities, gradients.predicted)
@@ -121,6 +106,19 @@ def method_family(method: str) -> str:
     """'raw_L3' -> 'raw attention', 'rollout_L6' -> 'rollout', 'flow_L6' -> 'flow', others unchanged."""
     prefix = method.split("_L")[0]
     return {"raw": "raw attention", "rollout": "rollout", "flow": "flow"}.get(prefix, method)
+
+
+def layer_of(method: str) -> int | None:
+    """'flow_L5' -> 5; methods without a layer -> None."""
+    return int(method.split("_L")[1]) if "_L" in method else None
+
+
+def method_name(method: str) -> str:
+    """What a learner reads: 'raw_L6' -> 'raw attention, layer 6', 'grad_x_attention' -> 'gradient × attention'."""
+    layer = layer_of(method)
+    if layer is not None:
+        return f"{method_family(method)}, layer {layer}"
+    return {"grad_x_attention": "gradient × attention", **REFERENCE_NAMES}.get(method, method.replace("_", " "))
 
 
 def summarise(per_sentence: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, dict[str, float]]]:
@@ -139,3 +137,133 @@ def summarise(per_sentence: list[dict[str, dict[str, float]]]) -> dict[str, dict
                 "n": int(values.size),
             }
     return out
+
+
+# ---------------------------------------------------------------------------- the saved measurement
+class Cell(BaseModel):
+    mean: float | None
+    std: float | None
+    median: float | None
+    n: int
+
+
+class FaithfulnessResult(BaseModel):
+    """results/faithfulness.json as scripts/compute_faithfulness.py writes it."""
+
+    model_config = ConfigDict(extra="ignore", protected_namespaces=())
+    description: str
+    model: str
+    data: str
+    n_sentences: int
+    accuracy_on_sample: float
+    references: list[str]
+    summary: dict[str, dict[str, Cell]]
+    seconds: float
+
+
+class ResultsFileError(RuntimeError):
+    """The saved measurement is missing or unreadable; the message names the file and the command."""
+
+
+def load_results(path: Path = RESULT_FILE) -> FaithfulnessResult:
+    """The validated measurement; ResultsFileError naming the file and the rebuild command otherwise."""
+    rebuild = f"Rebuild it with `{REBUILD_COMMAND}` (about ten minutes on 2 cores)."
+    name = f"results/{Path(path).name}"
+    if not Path(path).is_file():
+        raise ResultsFileError(f"The saved measurement {name} is missing. {rebuild}")
+    try:
+        result = FaithfulnessResult.model_validate(json.loads(Path(path).read_text()))
+    except (ValueError, ValidationError) as error:  # truncated JSON, or fields missing / of the wrong type
+        raise ResultsFileError(
+            f"The saved measurement {name} is damaged or incomplete ({type(error).__name__}). {rebuild}"
+        ) from error
+    missing = [r for r in REFERENCES if any(r not in cells for cells in result.summary.values())]
+    if result.n_sentences < 1 or not result.summary or missing:
+        raise ResultsFileError(f"The saved measurement {name} holds no complete summary. {rebuild}")
+    return result
+
+
+def agreement_by_layer(result: FaithfulnessResult, reference: str) -> list[dict]:
+    """Rows (family, layer, spearman, std, sentences, source) of ours and, for blank-out, Abnar & Zuidema's."""
+    rows = []
+    for method, cells in result.summary.items():
+        layer, cell = layer_of(method), cells[reference]
+        if layer is not None and cell.mean is not None:
+            rows.append({"family": method_family(method), "layer": layer, "spearman": cell.mean, "std": cell.std,
+                         "sentences": cell.n, "source": "ours"})
+    if reference == "blank_out":
+        rows += [
+            {"family": family, "layer": layer, "spearman": value, "std": None, "sentences": PUBLISHED_SVA_EXAMPLES,
+             "source": "Abnar & Zuidema"}
+            for family, by_layer in ABNAR_ZUIDEMA_2020_SVA.items()
+            for layer, value in by_layer.items()
+        ]
+    return rows
+
+
+def overall_agreement(result: FaithfulnessResult, reference: str, last_layer: int) -> list[dict]:
+    """Rows (method, spearman, std, sentences) for the last layer's views and the gradient methods."""
+    chosen = [f"raw_L{last_layer}", f"rollout_L{last_layer}", f"flow_L{last_layer}", "grad_x_attention", *REFERENCES]
+    return [
+        {"method": method_name(m), "spearman": result.summary[m][reference].mean,
+         "std": result.summary[m][reference].std, "sentences": result.summary[m][reference].n}
+        for m in chosen
+        if m in result.summary and m != reference and result.summary[m][reference].mean is not None
+    ]
+
+
+def best_attention_view(result: FaithfulnessResult, reference: str) -> tuple[str, Cell] | None:
+    """The layer-wise attention view (raw, rollout or flow) with the highest mean agreement."""
+    cells = [(m, c[reference]) for m, c in result.summary.items() if layer_of(m) is not None and c[reference].mean is not None]
+    return max(cells, key=lambda item: item[1].mean) if cells else None
+
+
+def published_table() -> list[dict[str, str]]:
+    """Abnar & Zuidema's Spearman correlations with blank-out, for a table beside ours."""
+    return [
+        {"model": "their subject-verb agreement model", "method": family,
+         "layers 1 / 3 / 5 / 6": " / ".join(f"{values[l]:+.2f}" for l in (1, 3, 5, 6))}
+        for family, values in ABNAR_ZUIDEMA_2020_SVA.items()
+    ] + [
+        {"model": "DistilBERT on SST-2", "method": family, "layers 1 / 3 / 5 / 6": f"{low:.2f} to {high:.2f}"}
+        for family, (low, high) in ABNAR_ZUIDEMA_2020_DISTILBERT_SST2.items()
+    ]
+
+
+# ---------------------------------------------------------------------------- one sentence, for the page
+def sentence_methods(n_layers: int) -> list[str]:
+    return [f"raw_L{n_layers}", f"rollout_L{n_layers}", f"flow_L{n_layers}", "grad_x_attention", *REFERENCES]
+
+
+def token_shares(importance: TokenImportance, methods: list[str], labels: list[str]) -> list[dict]:
+    """Rows (method, position, label, share): each method's scores over the content tokens, scaled to sum 1."""
+    rows = []
+    content = np.flatnonzero(importance.content)
+    for method in methods:
+        values = np.asarray(importance.scores[method], dtype=np.float64)[content]
+        total = values.sum()
+        rows += [
+            {"method": method_name(method), "position": int(p), "label": labels[p],
+             "share": float(v / total) if total > 0 else 0.0}
+            for p, v in zip(content, values)
+        ]
+    return rows
+
+
+def sentence_correlations(importance: TokenImportance, methods: list[str]) -> list[dict]:
+    """Rows (method, yardstick, spearman) for this sentence; undefined correlations left out."""
+    correlations = importance.correlations()
+    return [
+        {"method": method_name(m), "yardstick": REFERENCE_NAMES[r], "spearman": correlations[m][r]}
+        for m in methods
+        for r in REFERENCES
+        if m != r and not np.isnan(correlations[m][r])
+    ]
+
+
+def relative_spread(importance: TokenImportance, method: str) -> float:
+    """(max - min) / mean of a method's scores over the content tokens: near 0 = every token about equal."""
+    values = np.asarray(importance.scores[method], dtype=np.float64)[importance.content]
+    if values.size == 0 or values.mean() <= 0:
+        return float("nan")
+    return float(np.ptp(values) / values.mean())

@@ -20,7 +20,6 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 import numpy as np
 
-RESULT_FILE = Path(__file__).resolve().parent.parent / "results" / "faithfulness.json"
 MIN_TOKENS = 5
 MAX_TOKENS = 32
 FLOW_LAYERS = (1, 3, 5, 6)  # the layers Abnar & Zuidema report; 1 costs nothing (flow = the matrix)
@@ -32,13 +31,13 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument(
         "--flow-layers", type=int, nargs="*", default=list(FLOW_LAYERS), help="layers (1..L) that get a flow score"
     )
-    parser.add_argument("--output", type=Path, default=RESULT_FILE)
+    parser.add_argument("--output", type=Path, default=None, help="default: results/faithfulness.json")
     args = parser.parse_args(argv)
 
     import torch
     from tqdm import tqdm
 
-    from lessonkit.faithfulness import REFERENCES, summarise, token_importance
+    from lessonkit.faithfulness import REFERENCES, RESULT_FILE, summarise, token_importance
     from lessonkit.gradient_attention import encode_text
     from lessonkit.model import load_model
     from lessonkit.sentiment_data import load_sentiment_split
@@ -82,7 +81,8 @@ def main(argv: list[str] | None = None) -> dict:
         "description": (
             "Spearman correlation, per tweet over its tokens without [CLS]/[SEP], of each method's token "
             "importance with blank-out (token masked out via the attention mask; |change of the predicted "
-            "class probability|) and with input gradients (L2 norm of dL/d embedding), then mean/std/median "
+            "class probability|) and with input gradients (L2 norm of the gradient of the predicted class's "
+            "probability, equivalently of dL, with respect to the word embedding), then mean/std/median "
             "over tweets. Attention, rollout and flow scores are the mean over all output positions "
             "(the classifier mean-pools). Rollout and flow: heads averaged, (A + I)/2, rows renormalised."
         ),
@@ -101,6 +101,7 @@ def main(argv: list[str] | None = None) -> dict:
         "seconds": round(seconds, 1),
         "machine": f"{platform.machine()}, torch {torch.__version__}, {torch.get_num_threads()} threads",
     }
+    args.output = args.output or RESULT_FILE
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(_finite(result), indent=1) + "\n")
     print(f"{len(per_sentence)} tweets in {seconds:.0f} s; accuracy on them {result['accuracy_on_sample']:.1%}")

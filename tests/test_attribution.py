@@ -210,3 +210,14 @@ def test_bilstm_attention_held_fixed(toy_bilstm):
                                    - model.decode(model.encode(inputs.ids, inputs.mask, embedded=down), fixed)[0]) / (2 * eps)
     expected = np.abs((grad * embeds[0].numpy()).sum(1))
     np.testing.assert_allclose(at.InputXGradient(at.bilstm_function(model)).attribute(inputs, 1), expected, rtol=1e-5)
+
+
+def test_known_attention_is_read_not_recomputed(toy):
+    loaded, head, function, inputs = toy
+    maps = _maps_by_hand(loaded, inputs.ids)
+    known = at.with_known_attention(function, maps)
+    for method in (at.Attention, at.Rollout, at.Flow):
+        np.testing.assert_allclose(method(known).attribute(inputs), method(function).attribute(inputs), atol=1e-12)
+    fake = np.full_like(maps, 1 / maps.shape[-1])  # uniform maps: every token equal
+    np.testing.assert_allclose(at.Attention(at.with_known_attention(function, fake)).attribute(inputs),
+                               np.full(len(IDS), 1 / len(IDS)))

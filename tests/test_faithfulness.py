@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,17 +10,19 @@ import torch
 
 from lessonkit.attention_flow import reference_flow
 from lessonkit.faithfulness import (
+    RESULT_FILE,
+    ResultsFileError,
     TokenImportance,
+    agreement_by_layer,
     blank_out_importance,
+    load_results,
     method_family,
-    pooled_columns,
+    method_name,
     summarise,
     token_importance,
 )
 from lessonkit.model import LoadedModel
 from lessonkit.transformer_classifier import SentimentHead, classifier_forward
-
-RESULT_FILE = Path(__file__).resolve().parent.parent / "results" / "faithfulness.json"
 
 
 @pytest.fixture(scope="module")
@@ -68,11 +69,6 @@ def test_blank_out_equals_one_masked_forward_per_token_and_hides_the_token(toy):
         swapped["input_ids"][0, j] = 20
         assert _probability(loaded, head, swapped, target) == pytest.approx(p_masked, abs=1e-12)
     assert scores.max() > 1e-7
-
-
-def test_pooled_columns_by_hand():
-    matrix = np.array([[0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.2, 0.2, 0.6]])
-    np.testing.assert_allclose(pooled_columns(matrix), [0.7 / 3, 1.7 / 3, 0.6 / 3])
 
 
 def test_token_importance_methods_against_independent_computations(toy):
@@ -129,31 +125,61 @@ def test_summarise_by_hand_skips_undefined_correlations():
     assert summary["input_gradient"] == pytest.approx({"mean": 0.2, "std": 0.1, "median": 0.2, "n": 2})
 
 
-def test_method_family():
+def test_method_family_and_learner_names():
     assert method_family("raw_L3") == "raw attention"
     assert method_family("rollout_L6") == "rollout"
     assert method_family("flow_L5") == "flow"
     assert method_family("input_gradient") == "input_gradient"
+    assert method_name("flow_L5") == "flow, layer 5"
+    assert method_name("grad_x_attention") == "gradient × attention"
+    assert method_name("blank_out") == "blank-out"
 
 
-def test_script_writes_a_result_the_page_can_read(tmp_path):
+def test_script_on_a_tiny_sample(tmp_path, loaded_model):
+    """Two tweets: the summary is the mean of the per-tweet rows, and blank-out is a loop of masked forwards."""
+    from lessonkit.transformer_classifier import load_head
     from scripts.compute_faithfulness import main
 
     output = tmp_path / "faithfulness.json"
     result = main(["--sentences", "2", "--flow-layers", "1", "3", "--output", str(output)])
-    saved = json.loads(output.read_text())
-    assert saved["n_sentences"] == 2 == len(saved["per_sentence"])
-    assert saved["summary"]["flow_L3"]["blank_out"]["n"] <= 2
-    assert "flow_L6" not in saved["summary"]
-    assert "test split" in saved["data"]
+    saved = load_results(output)  # what the page reads validates
+    raw = json.loads(output.read_text())
+    assert saved.n_sentences == 2 == len(raw["per_sentence"]) == result["n_sentences"]
+    assert "flow_L3" in saved.summary and "flow_L6" not in saved.summary
+    rows = [row["raw_L6"]["blank_out"] for row in raw["per_sentence"]]
+    assert saved.summary["raw_L6"]["blank_out"].mean == pytest.approx(np.mean(rows), abs=1e-5)
     assert "NaN" not in output.read_text()
-    assert result["n_sentences"] == 2
+    example = raw["examples"][0]
+    head = load_head()
+    encoded = loaded_model.tokenizer(example["text"], return_tensors="pt")
+    predicted = ["negative", "positive"].index(example["predicted"])
+    base = _probability(loaded_model, head, encoded, predicted)
+    for j in range(len(example["tokens"])):
+        masked = {k: v.clone() for k, v in encoded.items()}
+        masked["attention_mask"][0, j] = 0
+        expected = abs(base - _probability(loaded_model, head, masked, predicted))
+        assert example["scores"]["blank_out"][j] == pytest.approx(expected, abs=6e-6)  # saved to 5 decimals
 
 
-def test_committed_result_covers_a_real_sample():
-    saved = json.loads(RESULT_FILE.read_text())
-    assert saved["n_sentences"] >= 100
+def test_committed_result_validates_and_covers_a_real_sample():
+    saved = load_results(RESULT_FILE)
+    assert saved.n_sentences >= 100
     for method in ["raw_L1", "raw_L6", "rollout_L6", "flow_L6", "grad_x_attention", "input_gradient"]:
-        mean = saved["summary"][method]["blank_out"]["mean"]
-        assert -1.0 <= mean <= 1.0
-        assert saved["summary"][method]["blank_out"]["n"] >= 50
+        assert saved.summary[method]["blank_out"].n >= 50
+    rows = agreement_by_layer(saved, "blank_out")
+    assert {r["source"] for r in rows} == {"ours", "Abnar & Zuidema"}
+    assert {r["family"] for r in rows if r["source"] == "ours"} == {"raw attention", "rollout", "flow"}
+
+
+def test_missing_or_truncated_results_name_the_file_and_the_command(tmp_path):
+    with pytest.raises(ResultsFileError, match=r"results/nothing.json is missing.*scripts.compute_faithfulness"):
+        load_results(tmp_path / "nothing.json")
+    truncated = tmp_path / "faithfulness.json"
+    truncated.write_text(RESULT_FILE.read_text()[:5000])
+    with pytest.raises(ResultsFileError, match=r"results/faithfulness.json is damaged.*scripts.compute_faithfulness"):
+        load_results(truncated)
+    incomplete = json.loads(RESULT_FILE.read_text())
+    del incomplete["summary"]["raw_L6"]["blank_out"]
+    truncated.write_text(json.dumps(incomplete))
+    with pytest.raises(ResultsFileError, match="no complete summary"):
+        load_results(truncated)
