@@ -174,7 +174,7 @@ def answers_panel() -> None:
                 alt.Tooltip("percent_correct:Q", title="% right"),
             ],
         )
-        .properties(height=max(200, 24 * len(table)))
+        .properties(height=alt.Step(26))
     )
     st.altair_chart(chart, width="stretch")
 

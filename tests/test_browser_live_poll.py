@@ -16,8 +16,10 @@ import sys
 import time
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from lessonkit import submissions
 from lessonkit.quiz import load_bank, question_numbers
 from tests.conftest import REPO, RecordingPage, _free_port, _healthy
 
@@ -141,8 +143,23 @@ def test_a_live_poll_reaches_two_students_and_the_count_updates_without_reloadin
             expect(poll.get_by_text("The answer:")).to_be_visible(timeout=APPEAR_MS)
             expect(poll).to_contain_text(right.explanation[:60])
         students[0].page.screenshot(path=str(screenshot_dir / "student_poll_revealed.png"))
+
+        # the class's quiz answers, on the other tab: question numbers as students see them
+        engine = sa.create_engine(f"sqlite:///{database}")
+        try:
+            for name, key in [("Ada", question.options[0].key), ("Bo", question.options[1].key)]:
+                answer = submissions.Answer(question.id, question.section, key, question.option(key).text,
+                                            key == question.answer)
+                submissions.submit(engine, submissions.new_submission_id(), name, [answer])
+        finally:
+            engine.dispose()
+        teacher.page.get_by_role("tab", name="Quiz answers").click()
+        stored = teacher.page.locator('[data-testid="stMetric"]').filter(has_text="Answers stored")
+        expect(stored).to_contain_text("2", timeout=APPEAR_MS)  # the tab refreshes itself
+        teacher.wait_until_idle()
+        teacher.page.screenshot(path=str(screenshot_dir / "instructor_quiz_answers.png"), full_page=True)
         texts = {
-            "instructor": teacher.page.inner_text("[data-testid='stMain']"),
+            "instructor (quiz answers tab)": teacher.page.inner_text("[data-testid='stMain']"),
             "student": students[0].page.locator('[class*="st-key-poll-box-"]').inner_text(),
         }
         (screenshot_dir / "live_poll_texts.txt").write_text(

@@ -167,7 +167,7 @@ def option_counts(answers: pd.DataFrame, question: Question) -> pd.DataFrame:
     )
 
 
-def option_chart(frame: pd.DataFrame, height_per_bar: int = 40) -> alt.Chart:
+def option_chart(frame: pd.DataFrame, height_per_bar: int = 30) -> alt.Chart:
     """Horizontal bars: students per option, the right option(s) in green."""
     data = frame.assign(mark=frame["right"].map({True: "right", False: "not right"}))
     return (
@@ -180,7 +180,7 @@ def option_chart(frame: pd.DataFrame, height_per_bar: int = 40) -> alt.Chart:
                                                                     range=["#2e7d32", "#9e9e9e"])),
             tooltip=[alt.Tooltip("option:N"), alt.Tooltip("count:Q", title="students")],
         )
-        .properties(height=max(80, height_per_bar * len(data)))
+        .properties(height=alt.Step(height_per_bar))
     )
 
 
