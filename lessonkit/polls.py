@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -31,10 +29,10 @@ from typing import Any, TypeVar
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError
 
-# shared with the quiz answers: one database, one way to open a transaction and read its errors
-from lessonkit.submissions import _is_busy, _is_missing_table, _transaction, _url_key
+# one database with the quiz answers, and one way to run a transaction and survive its faults
+from lessonkit import submissions
 
 POLLS_TABLE = "live_polls"
 POLL_ANSWERS_TABLE = "live_poll_answers"
@@ -182,68 +180,32 @@ def _check_poll_id(poll_id: Any) -> str:
 
 # --------------------------------------------------------------------------- schema and retries
 
-_schema_lock = threading.Lock()
 _schema_ready: set[str] = set()
 
 
 def ensure_schema(bind: Engine | Connection) -> None:
-    """Create the poll tables if they do not exist (safe to call from several threads and replicas)."""
-    key = _url_key(bind)
-    if key in _schema_ready:
-        return
-    with _schema_lock:
-        if key in _schema_ready:
-            return
-        last_error: Exception | None = None
-        for attempt in range(5):
-            try:
-                with _transaction(bind) as connection:
-                    for table in metadata.sorted_tables:
-                        connection.execute(sa.schema.CreateTable(table, if_not_exists=True))
-                    connection.execute(sa.schema.CreateIndex(_state_index, if_not_exists=True))
-                break
-            except (IntegrityError, ProgrammingError, OperationalError) as error:
-                # another replica created them at the same moment, or SQLite was busy: look, retry
-                last_error = error
-                try:
-                    with _transaction(bind) as connection:
-                        inspector = sa.inspect(connection)
-                        if all(inspector.has_table(table.name) for table in metadata.sorted_tables):
-                            break
-                except OperationalError:
-                    pass
-                time.sleep(0.05 * (attempt + 1))
-        else:
-            raise PollError(f"Could not create the poll tables: {last_error}")
-        _schema_ready.add(key)
+    """Create the poll tables if they do not exist (safe from several threads and replicas)."""
+    submissions.ensure_tables(bind, tuple(metadata.sorted_tables), _schema_ready, (_state_index,))
+
+
+def _forget(bind: Engine | Connection) -> None:
+    _schema_ready.discard(submissions._url_key(bind))
 
 
 T = TypeVar("T")
 
 
-def _run(bind: Engine | Connection, work: Callable[[Connection], T], retries: int = 20) -> T:
-    """Run ``work`` in one transaction; a busy database is retried with back-off, a dropped table
-    is recreated; anything else raises PollError (and changes nothing)."""
-    ensure_schema(bind)
-    delay = 0.02
-    for attempt in range(retries + 1):
-        try:
-            with _transaction(bind) as connection:
-                if connection.dialect.name == "sqlite":
-                    connection.exec_driver_sql("PRAGMA busy_timeout = 10000")
-                return work(connection)
-        except (OperationalError, ProgrammingError) as error:
-            if _is_missing_table(error) and attempt < retries:
-                _schema_ready.discard(_url_key(bind))
-                ensure_schema(bind)
-                continue
-            if not _is_busy(error) or attempt == retries or not isinstance(bind, Engine):
-                raise PollError(f"The poll database failed: {error.orig or error}") from error
-            time.sleep(delay)
-            delay = min(delay * 2, 1.0)
-        except sa.exc.SQLAlchemyError as error:
-            raise PollError(f"The poll database failed: {error}") from error
-    raise AssertionError("unreachable")
+def _run(bind: Engine | Connection, work: Callable[[Connection], T], wait_for_connection: bool = True) -> T:
+    """``work`` in one transaction with the class database's fault handling (lessonkit.submissions):
+    busy retried, a dropped table or deleted SQLite file recreated, a refused connection retried
+    with back-off unless ``wait_for_connection`` is False (reads that are repeated every few
+    seconds anyway). Anything else raises PollError and changes nothing."""
+    try:
+        result, _ = submissions.run_in_transaction(
+            bind, work, ensure_schema, _forget, connect_delays=None if wait_for_connection else ())
+    except submissions.SubmissionError as error:
+        raise PollError(f"The poll database failed: {error}") from error
+    return result
 
 
 def _now() -> datetime:
@@ -305,7 +267,7 @@ def current_poll(bind: Engine | Connection) -> Poll | None:
         .order_by(polls_table.c.opened_at.desc(), polls_table.c.poll_id.desc())
         .limit(1)
     )
-    row = _run(bind, lambda c: c.execute(statement).first())
+    row = _run(bind, lambda c: c.execute(statement).first(), wait_for_connection=False)
     return _poll_from_row(row) if row is not None else None
 
 
@@ -434,7 +396,7 @@ def student_answer(bind: Engine | Connection, poll_id: str, student_key: str) ->
     statement = sa.select(poll_answers_table.c.response).where(
         poll_answers_table.c.poll_id == poll_id, poll_answers_table.c.student_key == student_key
     )
-    row = _run(bind, lambda c: c.execute(statement).first())
+    row = _run(bind, lambda c: c.execute(statement).first(), wait_for_connection=False)
     return tuple(json.loads(row[0])) if row is not None else None
 
 
