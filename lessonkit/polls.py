@@ -18,6 +18,7 @@ States: open -> closed (no more answers) -> revealed (students see the explanati
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -438,8 +439,14 @@ def distribution_frame(poll: Poll, result: Distribution) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "option", "count", "share", "right"])
 
 
+def pseudonym(student_key: str) -> str:
+    """A short stand-in for a student key in exports: the key is the browser's learner id, which
+    would let whoever holds it act as that student."""
+    return hashlib.sha256(student_key.encode("utf-8")).hexdigest()[:12]
+
+
 def answers_frame(bind: Engine | Connection, poll: Poll) -> pd.DataFrame:
-    """Every answer of a poll, for the instructor's CSV: student key, chosen options, right, time."""
+    """Every answer of a poll, for the instructor's CSV: student (pseudonym), chosen options, right, time."""
     right = set(poll.question.answer)
     rows = []
     for student_key, response, answered_at in _responses(bind, poll.poll_id):
@@ -449,10 +456,10 @@ def answers_frame(bind: Engine | Connection, poll: Poll) -> pd.DataFrame:
             "poll_id": poll.poll_id,
             "question": poll.question.label,
             "question_id": poll.question.question_id,
-            "student_key": student_key,
+            "student": pseudonym(student_key),
             "response": "; ".join(texts),
             "correct": set(keys) == right,
             "answered_at": answered_at,
         })
-    columns = ["poll_id", "question", "question_id", "student_key", "response", "correct", "answered_at"]
+    columns = ["poll_id", "question", "question_id", "student", "response", "correct", "answered_at"]
     return pd.DataFrame(rows, columns=columns)
