@@ -93,7 +93,7 @@ def merge(session: Progress, stored: Progress) -> tuple[Progress, Progress]:
     question_ids = set(session.grades) | set(session.cleared) | set(stored.grades) | set(stored.cleared)
     for question_id in question_ids:
         # (time, rank, record or None); on equal times an answer beats a clear, the store beats the session
-        candidates = []
+        candidates: list[tuple[float, int, dict | None, str]] = []
         if question_id in stored.grades:
             candidates.append((_time(stored.grades[question_id]), 3, stored.grades[question_id], "stored"))
         if question_id in session.grades:
@@ -102,15 +102,15 @@ def merge(session: Progress, stored: Progress) -> tuple[Progress, Progress]:
             candidates.append((stored.cleared[question_id], 1, None, "stored"))
         if question_id in session.cleared:
             candidates.append((session.cleared[question_id], 0, None, "session"))
-        when, _, record, source = max(candidates, key=lambda item: (item[0], item[1]))
-        if record is None:
+        when, _, latest, source = max(candidates, key=lambda item: (item[0], item[1]))
+        if latest is None:
             merged.cleared[question_id] = when
             if source == "session":
                 missing.cleared[question_id] = when
         else:
-            merged.grades[question_id] = record
+            merged.grades[question_id] = latest
             if source == "session":
-                missing.grades[question_id] = record
+                missing.grades[question_id] = latest
     return merged, missing
 
 
@@ -170,11 +170,7 @@ def _upsert_newer(connection: Connection, row: dict) -> None:
     """Insert, or replace the stored row only if this one is newer (two tabs may race)."""
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(progress_table).values(**row)
+        statement = submissions.dialect_insert(dialect)(progress_table).values(**row)
         statement = statement.on_conflict_do_update(
             index_elements=["learner_id", "kind", "item"],
             set_={"value": statement.excluded.value, "at": statement.excluded.at},

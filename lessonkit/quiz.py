@@ -355,6 +355,7 @@ def _parse_question(raw: Any, index: int, file_section: int | None, problems: _C
             kwargs.update(generator=generator or "", params=tuple(sorted(params.items())))
     if len(problems.problems) > before:
         return None
+    assert isinstance(qid_raw, str) and isinstance(section, int) and prompt is not None  # checked above
     return Question(
         id=qid_raw, section=section, type=qtype, prompt=prompt, check_yourself=check_yourself,
         source=problems.file, **kwargs,
@@ -503,21 +504,22 @@ def grade(question: Question, response: Any) -> Grade:
         raise ValueError(f"live question {question.id!r} must be built with lessonkit.live_questions first")
     response = normalize_response(question, response)
     if question.type in ("single", "live"):
-        chosen = question.option(response)
+        picked = question.option(response)
+        right = question.option(question.answer)
+        assert picked is not None and right is not None  # normalize_response and the loader checked both
         correct = response == question.answer
-        feedback = [chosen.explanation]
+        feedback = [picked.explanation]
         if not correct:
-            right = question.option(question.answer)
             feedback.append(f"The answer is “{right.text}”: {right.explanation}")
         return Grade(correct, tuple(feedback))
     if question.type == "multiple":
-        chosen, answer = set(response), set(question.answer)
-        correct = chosen == answer
+        ticked, answer = set(response), set(question.answer)
+        correct = ticked == answer
         feedback = []
         for option in question.options:
-            if option.key in chosen or option.key in answer:
+            if option.key in ticked or option.key in answer:
                 mark = "✔" if option.key in answer else "✘"
-                missed = " (you did not tick it)" if option.key in answer and option.key not in chosen else ""
+                missed = " (you did not tick it)" if option.key in answer and option.key not in ticked else ""
                 feedback.append(f"{mark} “{option.text}”{missed}: {option.explanation}")
         return Grade(correct, tuple(feedback))
     correct = abs(response - question.answer) <= question.tolerance + 1e-12
@@ -541,7 +543,11 @@ def describe_response(question: Question, response: Any) -> str:
     if question.type == "numeric":
         return format_number(float(response))
     keys = [response] if isinstance(response, str) else list(response)
-    return "; ".join(question.option(key).text if question.option(key) else key for key in keys)
+    texts = []
+    for key in keys:
+        option = question.option(key)
+        texts.append(option.text if option is not None else key)
+    return "; ".join(texts)
 
 
 def describe_answer(question: Question) -> str:
@@ -560,7 +566,7 @@ def score(questions: Sequence[Question], grades: dict[str, Grade]) -> tuple[int,
 def check_command(folder: str) -> int:
     bank = load_bank(folder)
     for section in bank.sections:
-        kinds = {}
+        kinds: dict[str, int] = {}
         for question in section.questions:
             kinds[question.type] = kinds.get(question.type, 0) + 1
         summary = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))

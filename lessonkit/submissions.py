@@ -466,15 +466,22 @@ def _forget_schema(bind: Engine | Connection) -> None:
 # --------------------------------------------------------------------------- writing
 
 
+def dialect_insert(dialect: str) -> Any:
+    """The INSERT construct with ON CONFLICT clauses of SQLite or PostgreSQL."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert
+    from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+
+    return postgresql_insert
+
+
 def insert_ignore(connection: Connection, table: sa.Table, row: dict, key_columns: Sequence[str]) -> int:
     """Insert a row unless its key exists; 1 if inserted, 0 if it was already there."""
     dialect = connection.dialect.name
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
-        statement = insert(table).values(**row).on_conflict_do_nothing(index_elements=list(key_columns))
+        statement = dialect_insert(dialect)(table).values(**row).on_conflict_do_nothing(index_elements=list(key_columns))
         # rowcount of an INSERT is only kept when asked for (SQLAlchemy 2); 0 means "already there"
         result = connection.execute(statement.execution_options(preserve_rowcount=True))
         if result.rowcount < 0:

@@ -31,7 +31,7 @@ from ui.session_keys import QUIZ_RETRY_IDS
 try:  # live polls (ui/live_poll.py) are built separately; the quiz works without them
     from ui.live_poll import show_open_poll
 except ImportError:
-    show_open_poll = None
+    show_open_poll = None  # type: ignore[assignment]
 
 require_app_navigation()
 sync_progress()  # also done by the sidebar; here so the page keeps progress when run on its own
@@ -79,6 +79,7 @@ for question in questions:
     if retry_ids and question.id not in retry_ids:
         continue
     section = bank.section(question.section)
+    assert section is not None  # every question comes from a section of the bank
     title = section.title if section.page == QUIZ_PAGE else f"From section {section.number}: {section.title}"
     if title != heading:
         st.header(title)

@@ -60,7 +60,7 @@ def learner_id() -> str:
     """This learner's id: the session's, else the browser's cookie, else a new one."""
     state = st.session_state
     current = state.get(QUIZ_LEARNER_ID)
-    if _valid(current):
+    if isinstance(current, str) and _valid(current):
         return current
     current = _cookie_value() or uuid.uuid4().hex
     state[QUIZ_LEARNER_ID] = current
