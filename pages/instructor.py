@@ -221,6 +221,8 @@ def answers_panel() -> None:
 poll_tab, answers_tab = st.tabs(["📣 Live poll", "📊 Quiz answers"])
 with poll_tab:
     st.fragment(run_every=POLL_REFRESH_SECONDS if auto_refresh else None)(live_poll_panel)()
+    if not auto_refresh:
+        st.button("🔄 Refresh", key="instructor-poll-refresh")
     st.divider()
     st.subheader("Open a question to the class")
     open_poll_form()

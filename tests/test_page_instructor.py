@@ -395,3 +395,35 @@ def test_a_live_question_is_built_from_the_model_when_opened(database, loaded_mo
     at = student(database)
     shown = poll_box_text(at)
     assert question["params"]["sentence"] in shown and at.radio and not at.exception
+
+
+def test_a_student_ticks_two_options_of_a_multiple_choice_poll(database):
+    question = next(q for q in raw_questions() if q["type"] == "multiple")
+    engine = sa.create_engine(f"sqlite:///{database}")
+    try:
+        from lessonkit.quiz import load_bank
+
+        bank_question = load_bank(ROOT / "quizzes").question(question["id"])
+        polls.open_poll(engine, polls.poll_question(bank_question, "Q9"))
+    finally:
+        engine.dispose()
+    at = student(database)
+    assert "Tick every option" in poll_box_text(at)
+    ticked = [question["options"][0]["key"], question["options"][-1]["key"]]
+    for box in at.checkbox:
+        if any(box.key.endswith(f"-opt-{key}") for key in ticked):
+            box.check()
+    next(b for b in at.button if b.proto.label.endswith("Send my answer")).click().run()
+    assert not at.exception and "Your answer is in" in poll_box_text(at)
+    with sqlite3.connect(database) as connection:
+        rows = connection.execute("SELECT response FROM live_poll_answers").fetchall()
+    assert [json.loads(row[0]) for row in rows] == [sorted(ticked)]
+
+
+def test_with_auto_refresh_off_the_page_offers_refresh_buttons(database):
+    at = log_in(app(database).run())
+    assert not {"instructor-poll-refresh", "instructor-refresh"} & {b.key for b in at.button}
+    at.toggle(key="instructor-auto-refresh").set_value(False).run()
+    assert not at.exception
+    assert {"instructor-poll-refresh", "instructor-refresh"} <= {b.key for b in at.button}
+    assert {m.label: m.value for m in at.metric}["Answers stored"] == "7"
