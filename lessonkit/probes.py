@@ -61,10 +61,6 @@ def load_probes() -> tuple[Probe, ...]:
     )
 
 
-def probe_by_id(probe_id: str) -> Probe | None:
-    return next((p for p in load_probes() if p.id == probe_id), None)
-
-
 @lru_cache(maxsize=1)
 def load_coreference_items() -> tuple[CoreferenceItem, ...]:
     items = []

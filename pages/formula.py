@@ -104,7 +104,7 @@ def toy() -> None:
                         width="content")
     with columns[1]:
         st.markdown(f"**Divided by** {divisor}")
-        st.altair_chart(heatmap(steps.scaled, words, words, value="scaled score", scheme="purpleorange",
+        st.altair_chart(heatmap(steps.scaled, words, words, value="scaled", scheme="purpleorange",
                                 annotate=True), width="content")
     with columns[2]:
         st.markdown("**Softmax of each row**")

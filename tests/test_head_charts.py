@@ -1,46 +1,49 @@
 """Chart builders and offline export: the lines kept, thumbnails as real PNGs, escaped text in SVG."""
 from __future__ import annotations
 
-import struct
-import zlib
+import base64
+import io
 
+import altair as alt
 import numpy as np
+import pytest
+from PIL import Image
 
 from ui.charts.common import chart_png, chart_svg, spec_dict
 from ui.charts.head_grid import scores_heatmap
-from ui.charts.head_view import head_view_chart, top_links
-from ui.charts.heatmap import heatmap_chart
-from ui.charts.model_view import model_view_chart, png_bytes
+from ui.charts.head_view import head_view_spec, top_links
+from ui.charts.heatmap import ANNOTATED_CELL, ANNOTATION_FONT, cell_text, heatmap
+from ui.charts.model_view import model_view_chart
 
 HOSTILE = ["[CLS]", "<", "script", ">", "alert", "(", '"', "x", "&", "y", '"', ")", "[SEP]"]
 
 
 def decode_png(data: bytes) -> np.ndarray:
-    """Minimal PNG reader for 8-bit RGB with filter type 0 (what png_bytes writes)."""
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat, width = 8, b"", None
-    while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos : pos + 4])
-        kind, payload = data[pos + 4 : pos + 8], data[pos + 8 : pos + 8 + length]
-        (crc,) = struct.unpack(">I", data[pos + 8 + length : pos + 12 + length])
-        assert crc == zlib.crc32(kind + payload) & 0xFFFFFFFF
-        if kind == b"IHDR":
-            width, height, depth, colour = struct.unpack(">IIBB", payload[:10])
-            assert (depth, colour) == (8, 2)
-        elif kind == b"IDAT":
-            idat += payload
-        pos += 12 + length
-    raw = zlib.decompress(idat)
-    stride = 1 + 3 * width
-    rows = [raw[r * stride : (r + 1) * stride] for r in range(len(raw) // stride)]
-    assert all(row[0] == 0 for row in rows)
-    return np.array([list(row[1:]) for row in rows], dtype=np.uint8).reshape(len(rows), width, 3)
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
 
 
-def test_png_writer_round_trips():
-    rng = np.random.default_rng(0)
-    rgb = rng.integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
-    np.testing.assert_array_equal(decode_png(png_bytes(rgb)), rgb)
+def test_head_view_spec_is_valid_vega_lite_with_numbers_only_in_its_lines():
+    rng = np.random.default_rng(4)
+    attn = rng.dirichlet(np.ones(len(HOSTILE)) * 0.3, size=(2, len(HOSTILE)))
+    spec = head_view_spec(attn, HOSTILE, ["L1-H1", "L1-H2"])
+    alt.LayerChart.from_dict(spec, validate=True)  # raises on anything the Vega-Lite schema refuses
+    assert all(set(row) == {"h", "i", "j", "w"} for row in spec["datasets"]["links"])
+    assert [row["token"] for row in spec["datasets"]["tokens"]] == HOSTILE
+
+
+@pytest.mark.parametrize("value, text", [(0.123, "0.12"), (-3.456, "-3.46"), (12.34, "12.3"), (-45.67, "-45.7"),
+                                         (123.4, "123"), (-9.999, "-10.0"), (99.96, "100")])
+def test_cell_text_is_short(value, text):
+    assert cell_text(np.array([value])) == [text]
+
+
+def test_annotated_numbers_fit_their_cells():
+    # the widest text cell_text makes is 5 characters ("-12.3"); a digit is at most ~0.6 em wide
+    rng = np.random.default_rng(5)
+    texts = cell_text(rng.normal(0, 40, size=1000))
+    assert max(len(t) for t in texts) <= 5
+    assert 5 * 0.6 * ANNOTATION_FONT <= ANNOTATED_CELL - 6
 
 
 def test_top_links_keep_the_heaviest_keys_above_the_threshold():
@@ -61,9 +64,10 @@ def test_every_chart_exports_png_and_svg_offline_with_tokens_as_text():
     n = len(HOSTILE)
     attn = rng.dirichlet(np.ones(n), size=(2, 3, n))  # 2 layers x 3 heads
     charts = [
-        head_view_chart(attn[0], HOSTILE, ["L1-H1", "L1-H2", "L1-H3"]),
-        heatmap_chart(attn[0, 0], HOSTILE, HOSTILE, "a title with <b>tags</b> & more"),
-        heatmap_chart(attn[0, 0] - attn[1, 0], HOSTILE, HOSTILE, diverging=True),
+        head_view_spec(attn[0], HOSTILE, ["L1-H1", "L1-H2", "L1-H3"]),
+        heatmap(attn[0, 0], HOSTILE, HOSTILE, title="a title with <b>tags</b> & more"),
+        heatmap(attn[0, 0] - attn[1, 0], HOSTILE, HOSTILE, diverging=True),
+        heatmap(attn[0, 0, :4, :4] * 30, HOSTILE[:4], HOSTILE[:4], annotate=True),
         model_view_chart(attn),
         scores_heatmap(attn[:, :, 0, 0], "scores"),
     ]
@@ -88,8 +92,6 @@ def test_model_view_thumbnails_show_the_maps():
     if not images:  # Altair moved the rows to top-level datasets
         images = [row["img"] for rows in spec.get("datasets", {}).values() for row in rows if "img" in row]
     assert len(images) == 2 and all(uri.startswith("data:image/png;base64,") for uri in images)
-    import base64
-
     first, second = (decode_png(base64.b64decode(uri.split(",", 1)[1])) for uri in images)
     assert first.shape == (60, 60, 3)  # 6 tokens x 10 px
     dark = lambda img: img.sum(axis=-1) < 300  # noqa: E731
@@ -105,8 +107,6 @@ def test_long_input_thumbnails_are_reduced_not_dropped():
     spec = spec_dict(model_view_chart(attn, tile_px=64))
     rows = [row for rows in spec.get("datasets", {}).values() for row in rows if "img" in row]
     rows += [row for layer in spec["layer"] for row in layer.get("data", {}).get("values", []) if "img" in row]
-    import base64
-
     image = decode_png(base64.b64decode(rows[0]["img"].split(",", 1)[1]))
     assert image.shape == (64, 64, 3)
     diagonal = image[np.arange(64), np.arange(64)].sum(axis=-1)

@@ -46,6 +46,8 @@ def heatmap(
     """
     matrix = np.asarray(matrix)
     n_rows, n_cols = matrix.shape
+    if (len(row_labels), len(col_labels)) != (n_rows, n_cols):
+        raise ValueError(f"{len(row_labels)} x {len(col_labels)} labels for a {n_rows} x {n_cols} matrix")
     rows, cols = np.indices(matrix.shape)
     row_order, col_order = [str(r) for r in row_labels], [str(c) for c in col_labels]
     frame = pd.DataFrame(

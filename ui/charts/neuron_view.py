@@ -9,7 +9,7 @@ import pandas as pd
 
 from lessonkit.neuron_view import NeuronView
 
-CELL = 13  # px per vector element
+CELL = 8  # px per vector element (d_k = 32 fits beside the bars at 1400 px)
 ROW = 18  # px per key row
 
 
@@ -42,7 +42,7 @@ def _bars(values: np.ndarray, rows: Sequence[str], field: str, title: str, fmt: 
         tooltip=[alt.Tooltip("row:N", title="key"), alt.Tooltip(f"{field}:Q", format=".4f")],
     )
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(x=alt.datum(0), text="text:N")
-    return alt.layer(bars, labels).properties(width=110, height=ROW * len(rows))
+    return alt.layer(bars, labels).properties(width=90, height=ROW * len(rows))
 
 
 def neuron_view_chart(view: NeuronView, labels: Sequence[str], shown: np.ndarray) -> alt.VConcatChart:
