@@ -71,3 +71,28 @@ def test_check_yourself_for_a_section_without_questions_says_so():
     at = page(42).run()
     assert not at.exception
     assert any("no questions for section 42" in i.value for i in at.info)
+
+
+def test_check_yourself_answers_come_back_after_a_reload(tmp_path):
+    """In the full app (the sidebar keeps progress): the start page's block, then a new session
+    with the same browser id, as after a reload."""
+    learner = "0f" * 16
+
+    def full_app() -> AppTest:
+        at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=120)
+        at.secrets["connections"] = {"submissions": {"url": f"sqlite:///{tmp_path / 'app.sqlite'}"}}
+        at.session_state["quiz_learner_id"] = learner
+        return at
+
+    question = next(q for q in section_file(6)["questions"] if q["id"] == "s6-punctuation")
+    right_text = next(o["text"] for o in question["options"] if o["key"] == question["answer"])
+    at = full_app().run()
+    at.radio(key="home_check-s6-punctuation-choice").set_value(right_text)
+    at.button(key="home_check-s6-punctuation-check").click().run()
+    assert not at.exception
+    reloaded = full_app().run()
+    assert not reloaded.exception
+    assert any(right_text in s.value for s in reloaded.success)  # the block shows the kept answer
+    assert not [b for b in reloaded.button if b.key == "home_check-s6-punctuation-check"]
+    caption = next(c.value for c in reloaded.sidebar.caption if c.value.startswith("Check yourself"))
+    assert caption.startswith("Check yourself: 1 of") and caption.endswith("(1 answered)")
