@@ -6,7 +6,8 @@
   input that belongs to the actual token). For the BiLSTM the attention weights are held fixed
   while differentiating, as Jain & Wallace did;
 - leave-one-out: |p - p without token t|.
-Agreement is Kendall's tau (scipy) between two importance vectors over a sentence's tokens.
+The gradient and leave-one-out scores come from lessonkit.attribution (one shape for every method).
+Agreement is Kendall's tau (lessonkit.statistics) between two importance vectors over a sentence's tokens.
 """
 from __future__ import annotations
 
@@ -42,61 +43,34 @@ def summarise_taus(taus: list[float], pvalues: list[float], alpha: float = SIGNI
                       int(keep.sum()))
 
 
-# ---------------------------------------------------------------------------- BiLSTM
-def bilstm_gradient_importance(model, ids: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """T: |grad . embedding| per token, attention detached (J&W)."""
-    embedded = model.embedding(ids).detach().requires_grad_(True)
-    states = model.encode(ids, mask, embedded=embedded)
-    attention = model.attention(states, mask).detach()
-    prob = model.decode(states, attention)[0]
-    (grad,) = torch.autograd.grad(prob, embedded)
-    return (grad[0] * embedded[0]).sum(-1).abs().detach().double().numpy()
+# ---------------------------------------------------------------------------- the three importances
+def bilstm_importances(model, ids: torch.Tensor, mask: torch.Tensor) -> dict[str, np.ndarray]:
+    """T each: attention, |grad . embedding| (attention held fixed, as J&W) and leave-one-out of P(positive)."""
+    from lessonkit.attribution import InputXGradient, LeaveOneOut, TokenInputs, bilstm_function
 
-
-def bilstm_leave_one_out(model, ids: torch.Tensor, mask: torch.Tensor) -> np.ndarray:
-    """T: |p - p with token t removed from the input|, all T variants in one batch."""
-    n = int(mask[0].sum())
-    real = ids[0, :n]
-    if n < 2:
-        return np.zeros(n)
-    variants = torch.stack([torch.cat([real[:t], real[t + 1 :]]) for t in range(n)])  # n x (n-1)
+    function = bilstm_function(model, detach_attention=True)
+    inputs = TokenInputs(ids, mask)
     with torch.no_grad():
-        base = model(ids[:, :n], mask[:, :n])[0][0]
-        dropped = model(variants, torch.ones_like(variants))[0]
-    return (dropped - base).abs().double().numpy()
+        attention = model.attention(model.encode(ids, mask), mask)[0].double().numpy()
+    return {
+        "attention": attention,
+        "gradient": InputXGradient(function).attribute(inputs, target=1),
+        "leave_one_out": LeaveOneOut(function).attribute(inputs, target=1),
+    }
 
 
-# ---------------------------------------------------------------------------- transformer
-def _p_positive(loaded, head, encoded) -> torch.Tensor:
-    from lessonkit.transformer_classifier import class_probabilities
+def transformer_importances(loaded, head, encoded, received: np.ndarray, positions: list[int]) -> dict[str, np.ndarray]:
+    """len(positions) each: attention received (given), |grad . embedding| and leave-one-out of P(positive)."""
+    from lessonkit.attribution import InputXGradient, LeaveOneOut, TokenInputs, transformer_function
 
-    return class_probabilities(loaded, head, encoded)[:, 1]
-
-
-def transformer_gradient_importance(loaded, head, encoded) -> np.ndarray:
-    """T (all positions, [CLS]/[SEP] included): |grad . word embedding| of P(positive)."""
-    ids = encoded["input_ids"]
-    embedded = loaded.model.get_input_embeddings()(ids).detach().requires_grad_(True)
-    inputs = {k: v for k, v in encoded.items() if k != "input_ids"}
-    prob = _p_positive(loaded, head, {"inputs_embeds": embedded, **inputs})[0]
-    (grad,) = torch.autograd.grad(prob, embedded)
-    return (grad[0] * embedded[0]).sum(-1).abs().detach().double().numpy()
-
-
-def transformer_leave_one_out(loaded, head, encoded, positions: list[int]) -> np.ndarray:
-    """len(positions): |p - p with that token removed| ([CLS]/[SEP] kept), one batch."""
-    ids = encoded["input_ids"][0]
-    variants = [torch.cat([ids[:t], ids[t + 1 :]]) for t in positions]
-    if not variants:
-        return np.zeros(0)
-    batch = torch.stack(variants)
-    inputs = {"input_ids": batch, "attention_mask": torch.ones_like(batch)}
-    if "token_type_ids" in encoded:
-        inputs["token_type_ids"] = torch.zeros_like(batch)
-    with torch.no_grad():
-        base = _p_positive(loaded, head, encoded)[0]
-        dropped = _p_positive(loaded, head, inputs)
-    return (dropped - base).abs().double().numpy()
+    function = transformer_function(loaded, head)
+    inputs = TokenInputs.from_encoded(encoded)
+    loo = LeaveOneOut(function, positions=tuple(positions)).attribute(inputs, target=1)
+    return {
+        "attention": np.asarray(received)[positions],
+        "gradient": InputXGradient(function).attribute(inputs, target=1)[positions],
+        "leave_one_out": loo[positions],
+    }
 
 
 # ---------------------------------------------------------------------------- per-sentence statistics
@@ -119,11 +93,7 @@ def bilstm_sentence_stats(model, seed2_model, tokenizer, text: str, label: int |
     s = encode_sentence(tokenizer, text)
     probe = jw.bilstm_probe(model, s.ids, s.mask)
     attention = probe.attention[0]
-    importances = {
-        "attention": attention,
-        "gradient": bilstm_gradient_importance(model, s.ids, s.mask),
-        "leave_one_out": bilstm_leave_one_out(model, s.ids, s.mask),
-    }
+    importances = bilstm_importances(model, s.ids, s.mask)
     with torch.no_grad():
         seed2_attention = seed2_model(s.ids, s.mask)[1][0].double().numpy()
     adversary = jw.adversarial_attention(probe, **jw.BILSTM_ADVERSARY)
@@ -149,11 +119,7 @@ def transformer_sentence_stats(loaded, head, text: str, layer: int, heads: list[
     encoded = sentence.encoded
     probe, received = jw.transformer_probe(loaded, head, encoded, layer, heads)
     real = [int(i) for i in np.flatnonzero(sentence.removable)]  # without [CLS] and [SEP]
-    importances = {
-        "attention": received[real],
-        "gradient": transformer_gradient_importance(loaded, head, encoded)[real],
-        "leave_one_out": transformer_leave_one_out(loaded, head, encoded, real),
-    }
+    importances = transformer_importances(loaded, head, encoded, received, real)
     # no time budget here: the saved statistics should not depend on how busy the machine was
     adversary = jw.adversarial_attention(probe, **{**jw.TRANSFORMER_ADVERSARY, "time_budget": None})
     return {

@@ -57,8 +57,9 @@ def claim_and_try_this() -> None:
                 f"only **{result.permutation.median_change:.3f}**, and an adversary finds attention "
                 f"**{result.adversarial.jsd:.2f} nats** away (ln 2 ≈ 0.69 is the most) that moves it by at most "
                 f"{OUTPUT_TOLERANCE}.\n"
-                "2. Pick a held-out tweet: does any of it change?\n"
-                f"3. Switch to {md_escape(model_name)}: most shuffles now flip the label. Read why before concluding."
+                "2. Pick a held-out tweet: do the numbers change?\n"
+                f"3. Switch to {md_escape(model_name)} and count the shuffles that flip the label (BiLSTM: "
+                f"{result.permutation.flips} of 100); then try layer 1. Read why they differ before concluding."
             )
             remember("jain_wallace_permutation",
                      f"Shuffling the BiLSTM's attention moved P(positive) by a median of "
@@ -79,6 +80,9 @@ def controls() -> tuple[str, str, int, tuple[int, ...]]:
     choice = st.radio("Classifier", list(CHOICE_NAMES), format_func=CHOICE_NAMES.get,
                       key=session_keys.NE_MODEL, horizontal=True)
     layer, heads = n_layers, tuple(range(1, n_heads + 1))
+    # Streamlit forgets a hidden widget's value: the last layer and every head again when it comes back
+    st.session_state.setdefault(session_keys.NE_LAYER, n_layers)
+    st.session_state.setdefault(session_keys.NE_HEADS, list(heads))
     if choice == lab.TRANSFORMER and loaded is not None:
         left, right = st.columns([1, 3])
         layer = left.selectbox("Layer", list(range(1, n_layers + 1)), key=session_keys.NE_LAYER)

@@ -1,26 +1,11 @@
-"""Kendall tau against by-hand values and scipy; gradient and leave-one-out against direct computation."""
+"""Tau summaries by hand; gradient and leave-one-out against direct computation."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import torch
-from scipy.stats import kendalltau
 
 from lessonkit import feature_importance as fi
-
-
-def test_kendall_tau_on_known_rankings():
-    assert fi.kendall_tau([1, 2, 3, 4, 5], [10, 20, 30, 40, 50])[0] == pytest.approx(1.0)
-    assert fi.kendall_tau([1, 2, 3, 4, 5], [5, 4, 3, 2, 1])[0] == pytest.approx(-1.0)
-    # one discordant pair out of 6 (no ties): (5 concordant - 1 discordant) / 6
-    assert fi.kendall_tau([1, 2, 3, 4], [1, 2, 4, 3])[0] == pytest.approx(4 / 6)
-    rng = np.random.default_rng(0)
-    x, y = rng.random(12), rng.random(12)
-    tau, p = fi.kendall_tau(x, y)
-    reference = kendalltau(x, y)
-    assert tau == pytest.approx(reference.statistic) and p == pytest.approx(reference.pvalue)
-    assert np.isnan(fi.kendall_tau([1.0], [2.0])[0])
-    assert np.isnan(fi.kendall_tau([1, 1, 1], [1, 2, 3])[0])
 
 
 def test_summary_by_hand():
@@ -42,7 +27,7 @@ def test_bilstm_leave_one_out_by_direct_forwards(bilstm):
     from lessonkit.bilstm_classifier import encode_sentence, shipped_tokenizer
 
     s = encode_sentence(shipped_tokenizer(), "my flight was delayed again, thanks a lot")
-    loo = fi.bilstm_leave_one_out(bilstm, s.ids, s.mask)
+    loo = fi.bilstm_importances(bilstm, s.ids, s.mask)["leave_one_out"]
     ids = s.ids[0].tolist()
     with torch.no_grad():
         base = float(bilstm(s.ids, s.mask)[0][0])
@@ -56,7 +41,7 @@ def test_bilstm_gradient_by_finite_difference(bilstm):
     from lessonkit.bilstm_classifier import encode_sentence, shipped_tokenizer
 
     s = encode_sentence(shipped_tokenizer(), "awesome game last night")
-    grad_x_input = fi.bilstm_gradient_importance(bilstm, s.ids, s.mask)
+    grad_x_input = fi.bilstm_importances(bilstm, s.ids, s.mask)["gradient"]
     # d/d(eps) of p when token t's embedding is scaled by (1 + eps), attention held at its value
     with torch.no_grad():
         emb = bilstm.embedding(s.ids).double()
@@ -84,7 +69,8 @@ def test_transformer_leave_one_out_by_direct_forwards(loaded_model):
     head = load_head()
     encoded = loaded_model.tokenizer("the service was terrible", return_tensors="pt")
     positions = list(range(1, encoded["input_ids"].shape[1] - 1))
-    loo = fi.transformer_leave_one_out(loaded_model, head, encoded, positions)
+    n = encoded["input_ids"].shape[1]
+    loo = fi.transformer_importances(loaded_model, head, encoded, np.zeros(n), positions)["leave_one_out"]
     ids = encoded["input_ids"][0].tolist()
     assert len(loo) == len(positions) == 4
     with torch.no_grad():
@@ -102,7 +88,8 @@ def test_transformer_gradient_by_finite_difference(loaded_model):
 
     head = load_head()
     encoded = loaded_model.tokenizer("awful film", return_tensors="pt")
-    grads = fi.transformer_gradient_importance(loaded_model, head, encoded)
+    n = encoded["input_ids"].shape[1]
+    grads = fi.transformer_importances(loaded_model, head, encoded, np.zeros(n), list(range(n)))["gradient"]
     embedded = loaded_model.model.get_input_embeddings()(encoded["input_ids"]).detach()
     for t in range(encoded["input_ids"].shape[1]):
         values = []

@@ -71,7 +71,7 @@ def layer_param(n_layers: int) -> Param:
 
 
 def heads_param(n_heads: int) -> Param:
-    return HEADS.within(1, n_heads, default=list(range(1, n_heads + 1)))
+    return HEADS.within(1, n_heads, default=tuple(range(1, n_heads + 1)))
 
 
 def apply_url_once(n_layers: int, n_heads: int) -> None:
@@ -117,7 +117,7 @@ def view_values(n_layers: int, n_heads: int) -> dict[Param, object]:
         TWEET: tweet,
         CLASSIFIER: state.get(session_keys.NE_MODEL, BILSTM),
         layer_param(n_layers): state.get(session_keys.NE_LAYER, n_layers),
-        heads_param(n_heads): sorted(state.get(session_keys.NE_HEADS, [])) or list(range(1, n_heads + 1)),
+        heads_param(n_heads): tuple(sorted(state.get(session_keys.NE_HEADS, []))) or tuple(range(1, n_heads + 1)),
     }
 
 
