@@ -183,6 +183,11 @@ def load_results(path: Path = RESULT_FILE) -> FaithfulnessResult:
     return result
 
 
+def last_layer(result: FaithfulnessResult) -> int:
+    """The deepest layer the measurement covers (the model it was made on may not be the one loaded)."""
+    return max((layer for m in result.summary if (layer := layer_of(m)) is not None), default=0)
+
+
 def agreement_by_layer(result: FaithfulnessResult, reference: str) -> list[dict]:
     """Rows (family, layer, spearman, std, sentences, source) of ours and, for blank-out, Abnar & Zuidema's."""
     rows = []

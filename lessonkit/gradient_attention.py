@@ -178,6 +178,9 @@ def head_table(ablation: PerHead, scores: dict[str, PerHead], ride: Bool[np.ndar
             "rank by gradient × attention": ranks(scores["gradient_weighted"]).ravel(),
             "rank by pattern strength": ranks(scores["concentration"]).ravel(),
             "rank by Taylor estimate": ranks(scores["taylor"]).ravel(),
+            "gradient × attention": np.asarray(scores["gradient_weighted"]).ravel(),
+            "pattern strength": np.asarray(scores["concentration"]).ravel(),
+            "Taylor estimate": np.asarray(scores["taylor"]).ravel(),
         }
     )
     return frame.sort_values("rank by removal", kind="stable").reset_index(drop=True)

@@ -117,22 +117,35 @@ def gradient_weighted_rollout(attn: Maps, class_grad: Maps, discard_fraction: fl
     return rollout_from_matrices(residual_matrices(fused, residual=True))
 
 
+def own_share(matrices: Fused) -> Float[np.ndarray, " layers"]:
+    """layers x q x k -> layers: the mean over positions of the weight a position keeps on its own token."""
+    return np.diagonal(np.asarray(matrices, dtype=np.float64), axis1=-2, axis2=-1).mean(-1)
+
+
 def mixing_by_layer(raw: Fused, rollout: Fused) -> list[dict[str, float | int | str]]:
     """Rows (layer counted from 1, what, value) of how mixed the positions are after each layer.
 
     Own token's share = the mean of the diagonal; spread = mean row entropy / log(n) of rollout.
     """
-    raw = np.asarray(raw, dtype=np.float64)
-    rollout = np.asarray(rollout, dtype=np.float64)
+    raw_own, rollout_own = own_share(raw), own_share(rollout)
+    spread = normalised_entropy(np.asarray(rollout, dtype=np.float64)).mean(-1)
     rows: list[dict[str, float | int | str]] = []
-    for layer in range(raw.shape[0]):
+    for layer in range(len(raw_own)):
         rows += [
-            {"layer": layer + 1, "what": "own token's share, raw attention", "value": float(np.diagonal(raw[layer]).mean())},
-            {"layer": layer + 1, "what": "own token's share, rollout", "value": float(np.diagonal(rollout[layer]).mean())},
-            {"layer": layer + 1, "what": "spread of rollout rows (entropy / log n)",
-             "value": float(normalised_entropy(rollout[layer]).mean())},
+            {"layer": layer + 1, "what": "own token's share, raw attention", "value": float(raw_own[layer])},
+            {"layer": layer + 1, "what": "own token's share, rollout", "value": float(rollout_own[layer])},
+            {"layer": layer + 1, "what": "spread of rollout rows (entropy / log n)", "value": float(spread[layer])},
         ]
     return rows
+
+
+def row_comparison(rows: dict[str, np.ndarray], labels: list[str]) -> list[dict[str, float | int | str]]:
+    """Rows (method, position, label, share) for bars of several methods' weights over the input tokens."""
+    return [
+        {"method": method, "position": position, "label": labels[position], "share": float(value)}
+        for method, values in rows.items()
+        for position, value in enumerate(np.asarray(values, dtype=np.float64))
+    ]
 
 
 def token_row(rollout: np.ndarray, position: int = 0, layer: int = -1) -> np.ndarray:

@@ -1,150 +1,167 @@
 """Lesson section 4: gradient x attention, and which heads matter to one prediction."""
-import numpy as np
-import pandas as pd
 import streamlit as st
 
-from lessonkit.gradient_attention import along_for_the_ride, gradient_weighted_attention, head_scores, spearman
+from lessonkit.gradient_attention import (
+    SCORE_NAMES,
+    agreement_with_ablation,
+    along_for_the_ride,
+    gradient_weighted_attention,
+    head_scores,
+    head_table,
+)
 from lessonkit.transformer_classifier import LABELS
+from ui import explanations as ex
+from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels
-from ui.charts.head_grid import layer_head_grid
+from ui.charts.head_grid import scores_heatmap
 from ui.charts.heatmap import heatmap
 from ui.charts.layer_lines import ranking_scatter
 from ui.check_yourself import check_yourself
-from ui.classifier_cache import check_page_text, classifier_or_stop, sentence_ablation, sentence_gradients
+from ui.markdown import md_escape
+from ui.models import classifier_or_stop
+from ui.url_state import link_to_this_view
 
 require_app_navigation()
+TARGET_NAMES = {"predicted": "the predicted class", "negative": "negative", "positive": "positive"}
 
-DEFAULT_TEXT = "The queue was long, but the staff were lovely and the coffee was great."
-TARGET_CHOICES = ["the predicted class", *LABELS]
 
-st.title("🎯 Gradient × attention")
-st.markdown(
-    "An attention map says where a head looked; it does not say whether that look mattered for the answer. "
-    "One cheap way to ask is to weight each map by how sensitive the loss is to it:"
-)
-st.latex(r"\hat A_h = A_h \odot \left|\frac{\partial L}{\partial A_h}\right|")
-st.markdown(
-    "Here *L* is the cross-entropy of one class of our sentiment classifier (MiniLM, frozen, averaged over "
-    "tokens, with a linear head trained on tweets). A head can draw a crisp pattern yet receive almost no "
-    "gradient: its pattern is **along for the ride**. Below, the gradient view is checked against the "
-    "ground truth of actually removing each head."
-)
+def claim() -> None:
+    st.title("🎯 Gradient × attention")
+    st.markdown(
+        "**The claim:** an attention map shows where a head looked, not whether that look mattered. "
+        "Weighting the map by the gradient, how much the answer would change if the weights moved, "
+        "separates heads that matter from heads whose crisp pattern is *along for the ride*."
+    )
+    st.latex(r"\hat A_h = A_h \odot \left|\frac{\partial L}{\partial A_h}\right| \qquad"
+             r"\text{signed: } \left(A_h \odot \frac{\partial y_c}{\partial A_h}\right)^{+}")
+    st.caption(
+        "L is the cross-entropy of the explained class; y_c its logit. The signed view (Chefer et al. 2021, "
+        "vit-explain) keeps attention that raises the class's score. The classifier: the encoder, frozen, "
+        "averaged over tokens, and a linear head trained on tweets."
+    )
 
-loaded, head = classifier_or_stop()
 
-left, right = st.columns([3, 1])
-text = left.text_input("Sentence for the classifier", DEFAULT_TEXT, key="ga_text", max_chars=2000)
-target_choice = right.selectbox("Explain the loss of", TARGET_CHOICES, key="ga_target")
-text = check_page_text(loaded, text)
-if text is None:
-    st.stop()
-target = None if target_choice == TARGET_CHOICES[0] else LABELS.index(target_choice)
-computed = sentence_gradients(loaded, head, text, target)
-if computed is None:
-    st.stop()
-tokens, result = computed
-labels = position_labels(tokens)
-n_layers, n_heads = result.attn.shape[:2]
+def sentence_and_gradients():
+    loaded, head = classifier_or_stop()
+    ex.seed_from_url(ex.GA_TEXT, keys.GA_TEXT)
+    ex.seed_from_url(ex.GA_TARGET, keys.GA_TARGET)
+    left, right = st.columns([3, 1])
+    text = left.text_input("Sentence for the classifier", key=keys.GA_TEXT, max_chars=2000)
+    target_choice = right.selectbox("Explain", ex.TARGETS, format_func=TARGET_NAMES.get, key=keys.GA_TARGET)
+    checked = ex.check_page_text(loaded, text)
+    if checked is None:
+        st.stop()
+    target = None if target_choice == "predicted" else LABELS.index(target_choice)
+    computed = ex.sentence_gradients(loaded, head, checked, target)
+    if computed is None:
+        st.stop()
+    tokens, result = computed
+    ex.show_prediction(result.probabilities, result.predicted, checked, ex.GRADIENT_EXAMPLES)
+    return loaded, head, checked, target_choice, position_labels(tokens), result
 
-probabilities = ", ".join(f"{name} {p:.1%}" for name, p in zip(LABELS, result.probabilities))
-st.markdown(
-    f"**Prediction:** {LABELS[result.predicted]} ({probabilities}). "
-    f"Gradients are of the loss of **{LABELS[result.target]}** (L = {result.loss:.4f})."
-)
 
-st.subheader("One head: its map and its gradient-weighted map")
-controls = st.columns(3)
-# Shown counted from 1, like everywhere in the app; `layer` and `head_index` are 0-based array indices.
-layer = controls[0].slider("Layer", 1, n_layers, n_layers, key="ga_layer") - 1
-head_index = controls[1].slider("Head", 1, n_heads, 1, key="ga_head") - 1
-signed = controls[2].toggle(
-    "Signed variant: max(A·∂L/∂A, 0)", value=False, key="ga_signed",
-    help="Chefer et al. (2021) and the vit-explain code keep only the positive part of A times the gradient.",
-)
-weighted = gradient_weighted_attention(result.attn, result.grad, signed=signed)
-weighted_name = "max(A·∂L/∂A, 0)" if signed else "A·|∂L/∂A|"
-maps = st.columns(2)
-maps[0].altair_chart(
-    heatmap(result.attn[layer, head_index], labels, labels, title=f"Attention A, layer {layer + 1} head {head_index + 1}"),
-    width="stretch", key="ga_chart_attn",
-)
-maps[1].altair_chart(
-    heatmap(
-        weighted[layer, head_index], labels, labels, value="weighted", scheme="oranges",
-        title=f"{weighted_name}, layer {layer + 1} head {head_index + 1}",
-    ),
-    width="stretch", key="ga_chart_weighted",
-)
-st.caption(
-    "Rows are output (query) positions, columns input (key) tokens. The right map keeps only the attention "
-    "that the loss is sensitive to; its colour scale is its own (the gradient's size depends on the loss)."
-)
+def one_head(result, labels):
+    n_layers, n_heads = result.attn.shape[:2]
+    st.subheader("One head: its map and its gradient-weighted map")
+    layer_param = ex.GA_LAYER.within(1, n_layers, n_layers)
+    head_param = ex.GA_HEAD.within(1, n_heads, 1)
+    ex.seed_from_url(layer_param, keys.GA_LAYER)
+    ex.seed_from_url(head_param, keys.GA_HEAD)
+    ex.seed_from_url(ex.GA_SIGNED, keys.GA_SIGNED)
+    controls = st.columns(3)
+    layer = controls[0].slider("Layer", 1, n_layers, key=keys.GA_LAYER)
+    head_number = controls[1].slider("Head", 1, n_heads, key=keys.GA_HEAD)
+    signed = controls[2].toggle("Signed: (A·∂y/∂A)⁺", key=keys.GA_SIGNED,
+                                help="Only attention that raises the explained class's score.")
+    weighted = gradient_weighted_attention(result, signed=signed)
+    name = "(A·∂y/∂A)⁺" if signed else "A·|∂L/∂A|"
+    show_cells = len(labels) <= ex.MAP_CELLS_LIMIT or st.toggle(
+        "Show every cell of both maps", key=keys.GA_SHOW_CELLS,
+        help="Long sentences are drawn as small images first; the cells take longer to send.",
+    )
+    maps = st.columns(2)
+    attn_map = result.attn[layer - 1, head_number - 1]
+    weighted_map = weighted[layer - 1, head_number - 1]
+    ex.map_view(maps[0], attn_map, labels, f"Attention, L{layer} H{head_number}",
+                lambda: heatmap(attn_map, labels, labels, title=f"Attention A, layer {layer} head {head_number}"),
+                "ga_chart_attn", show_cells)
+    ex.map_view(maps[1], weighted_map, labels, name,
+                lambda: heatmap(weighted_map, labels, labels, value="weighted", scheme="oranges",
+                                title=f"{name}, layer {layer} head {head_number}"),
+                "ga_chart_weighted", show_cells)
+    st.caption("Rows: output (query) positions; columns: input (key) tokens. The right map has its own colour "
+               "scale: the gradient's size depends on the sentence.")
+    return {layer_param: layer, head_param: head_number, ex.GA_SIGNED: signed}, signed, weighted
 
-st.subheader("Every head at once")
-scores = head_scores(result.attn, result.grad)
-signed_total = weighted.sum((-1, -2))
-grids = st.columns(2)
-grids[0].altair_chart(
-    layer_head_grid(scores["concentration"], "concentration", "Pattern strength (attention only)", "blues"),
-    width="stretch", key="ga_grid_concentration",
-)
-grids[1].altair_chart(
-    layer_head_grid(signed_total, "weighted_total", f"Sum of {weighted_name} per head"),
-    width="stretch", key="ga_grid_weighted",
-)
-st.caption(
-    "Pattern strength = 1 − mean row entropy / log(number of tokens): 1 when every row puts all its weight "
-    "on one token, 0 when rows are uniform. It uses no gradient at all."
-)
 
-st.subheader("Which ranking agrees with removing heads?")
-ablation = sentence_ablation(loaded, head, text, result.target)
-ride = along_for_the_ride(scores["concentration"], scores["gradient_weighted"])
-layers_grid, heads_grid = np.indices((n_layers, n_heads))
-frame = pd.DataFrame(
-    {
-        "name": [f"L{l + 1} H{h + 1}" for l, h in zip(layers_grid.ravel(), heads_grid.ravel())],
-        "layer": layers_grid.ravel() + 1,
-        "head": heads_grid.ravel() + 1,
-        "ablation_change": ablation.ravel(),
-        "gradient_weighted": scores["gradient_weighted"].ravel(),
-        "concentration": scores["concentration"].ravel(),
-        "taylor": scores["taylor"].ravel(),
-        "role": np.where(ride.ravel(), "along for the ride", "other"),
-    }
-)
-truth = np.abs(ablation)
-metrics = st.columns(3)
-metrics[0].metric("Gradient × attention vs ablation (Spearman)", f"{spearman(scores['gradient_weighted'], truth):+.2f}")
-metrics[1].metric("Pattern strength vs ablation (Spearman)", f"{spearman(scores['concentration'], truth):+.2f}")
-metrics[2].metric("Taylor estimate vs ablation (Spearman)", f"{spearman(scores['taylor'], truth):+.2f}")
-st.caption(
-    f"Ground truth: the change of the loss of {LABELS[result.target]} when one head's weights are set to zero "
-    "(through our own attention function; transformers 5 ignores head_mask), ranked by its size. "
-    "Taylor estimate = |Σ A·∂L/∂A|, the first-order prediction of that change (Michel et al. 2019 use its "
-    f"average over a data set). {int(ride.sum())} heads are marked along for the ride: in the top third by "
-    "pattern strength but the bottom third by gradient × attention."
-)
-charts = st.columns(2)
-charts[0].altair_chart(
-    ranking_scatter(frame, "gradient_weighted", "gradient × attention"), width="stretch", key="ga_scatter_grad"
-)
-charts[1].altair_chart(ranking_scatter(frame, "concentration", "pattern strength"), width="stretch", key="ga_scatter_conc")
+def every_head(result, weighted, signed):
+    st.subheader("Every head at once")
+    scores = head_scores(result.attn, result.grad)
+    name = "(A·∂y/∂A)⁺" if signed else "A·|∂L/∂A|"
+    grids = st.columns(2)
+    grids[0].altair_chart(scores_heatmap(scores["concentration"], "Pattern strength (attention only)",
+                                         "strength", scheme="blues"), width="stretch", key="ga_grid_concentration")
+    grids[1].altair_chart(scores_heatmap(weighted.sum((-1, -2)), f"Sum of {name} per head", "sum", domain=None,
+                                         scheme="oranges"), width="stretch", key="ga_grid_weighted")
+    st.caption("Pattern strength = 1 − mean row entropy / log(number of tokens): 1 when every row puts all its "
+               "weight on one token. It uses no gradient.")
+    return scores
 
-table = frame.assign(
-    rank_by_ablation=truth.ravel().argsort()[::-1].argsort() + 1,
-    rank_by_gradient=frame["gradient_weighted"].to_numpy().argsort()[::-1].argsort() + 1,
-    rank_by_pattern=frame["concentration"].to_numpy().argsort()[::-1].argsort() + 1,
-).sort_values("rank_by_ablation")
-st.dataframe(
-    table[["name", "role", "ablation_change", "rank_by_ablation", "rank_by_gradient", "rank_by_pattern"]],
-    width="stretch", hide_index=True, key="ga_table",
-)
-st.markdown(
-    "All numbers here are for this one sentence and one model (MiniLM + our head on tweets). Try a few "
-    "other sentences: an agreement that holds for one input can vanish for the next, which is why the "
-    "faithfulness page measures it over many test tweets."
-)
 
+def against_removal(loaded, head, text, result, scores):
+    st.subheader("Which ranking agrees with removing heads?")
+    ablation = ex.sentence_ablation(loaded, head, text, result.target)
+    ride = along_for_the_ride(scores["concentration"], scores["gradient_weighted"])
+    agreement = agreement_with_ablation(scores, ablation)
+    table = head_table(ablation, scores, ride)
+    metrics = st.columns(3)
+    for column, score in zip(metrics, ("gradient_weighted", "concentration", "taylor")):
+        column.metric(f"{SCORE_NAMES[score]} vs removal", f"{agreement[score]:+.2f}",
+                      help="Spearman correlation over all heads with |loss change when the head is removed|.")
+    st.markdown(
+        f"Why does gradient × attention agree only {agreement['gradient_weighted']:+.2f} while the Taylor "
+        f"estimate reaches {agreement['taylor']:+.2f}? Both use the same A·∂L/∂A. Gradient × attention adds up "
+        "the **sizes** |A·∂L/∂A|: a head whose entries push the loss up here and down there scores high. The "
+        "Taylor estimate |Σ A·∂L/∂A| lets them **cancel**, as they do when the head is really removed: it is "
+        "the first-order prediction of that removal (Michel et al. 2019). Sensitivity is not effect."
+    )
+    charts = st.columns(2)
+    charts[0].altair_chart(ranking_scatter(table, "gradient × attention", "gradient × attention"),
+                           width="stretch", key="ga_scatter_grad")
+    charts[1].altair_chart(ranking_scatter(table, "pattern strength", "pattern strength"),
+                           width="stretch", key="ga_scatter_conc")
+    st.caption(f"{int(ride.sum())} heads (red) are along for the ride: top third by pattern strength, bottom "
+               f"third by gradient × attention. Removal = the change of the loss of {LABELS[result.target]} when "
+               "one head's weights are set to zero.")
+    with st.expander("Every head, ranked by the effect of removing it"):
+        st.dataframe(table, width="stretch", hide_index=True, key="ga_table")
+    return table, agreement
+
+
+def try_this(table):
+    top = table.iloc[0]
+    st.info(
+        f"**Try this.** Removing **{top['head']}** changes the loss most ({top['loss change when removed']:+.3f}); "
+        f"pattern strength ranks it {top['rank by pattern strength']} of {len(table)}, gradient × attention "
+        f"{top['rank by gradient × attention']}. Set the sliders to it and compare its two maps; then switch "
+        "*Explain* to the other class and turn on *Signed*: the signed map keeps only what pushes towards "
+        "that class, so it lights up other cells.",
+        icon="👉",
+    )
+
+
+claim()
+loaded, head, text, target_choice, labels, result = sentence_and_gradients()
+placeholder = st.container()
+head_view, signed, weighted = one_head(result, labels)
+scores = every_head(result, weighted, signed)
+table, agreement = against_removal(loaded, head, text, result, scores)
+with placeholder:
+    try_this(table)
+view = {ex.GA_TEXT: text, ex.GA_TARGET: target_choice, **head_view}
+ex.write_url(view)
+link_to_this_view("gradient_attention", view)
+st.markdown(f"These numbers hold for this sentence and this model only: try *{md_escape(list(ex.GRADIENT_EXAMPLES)[1])}* "
+            "and watch the agreements move.")
 check_yourself(section=4, key_prefix="gradient_attention_check")

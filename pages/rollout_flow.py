@@ -1,183 +1,187 @@
 """Lesson section 5: attention rollout and attention flow (Abnar & Zuidema 2020)."""
-import time
-
-import numpy as np
 import pandas as pd
 import streamlit as st
 
-from lessonkit.attention_flow import attention_flow, normalise_rows
+from lessonkit.attention_flow import normalise_rows
+from lessonkit.faithfulness import ResultsFileError, load_results
 from lessonkit.rollout import (
     FUSIONS,
     attention_rollout,
     discard_lowest,
     fuse_heads,
     gradient_weighted_rollout,
+    mixing_by_layer,
+    own_share,
     residual_matrices,
+    row_comparison,
 )
+from ui import explanations as ex
+from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels
 from ui.charts.heatmap import heatmap
 from ui.charts.layer_lines import line_by_layer
 from ui.charts.token_bars import token_bars
 from ui.check_yourself import check_yourself
-from ui.classifier_cache import check_page_text, get_classifier_head, sentence_gradients
 from ui.markdown import md_escape
-from ui.models import analyse, get_model
+from ui.models import analyse, classifier_or_stop, get_model
+from ui.url_state import link_to_this_view
 
 require_app_navigation()
-
-DEFAULT_TEXT = "The movie was not bad at all, honestly."
-SOURCES = ["Plain MiniLM", "MiniLM sentiment classifier"]
-
-
-@st.cache_data(max_entries=256, show_spinner="Computing max-flows through the attention graph…")
-def cached_flow_row(
-    _per_layer: np.ndarray, model_source: str, text: str, fusion: str, discard: float, layer: int, position: int
-) -> tuple[np.ndarray, float]:
-    """Flow into one output position after ``layer`` layers (n max-flows), and the seconds it took."""
-    start = time.perf_counter()
-    row = attention_flow(_per_layer[:layer], [position])[0]
-    return row, time.perf_counter() - start
+METHODS = {"plain": "plain rollout", "gradient": "gradient-weighted rollout (needs the classifier)"}
+COLOURS = ("#e6550d", "#756bb1", "#31a354")
 
 
-st.title("🌊 Attention rollout and attention flow")
-st.markdown(
-    "A single layer's attention only tells you how positions mix **within that layer**. Each block also "
-    "adds its input back (the residual connection), and later layers mix the already-mixed states again. "
-    "Abnar & Zuidema (2020) proposed two ways to follow input tokens through all layers:"
-)
-st.markdown(
-    "- **Rollout**: fuse the heads of each layer into one matrix, model the residual as (A + I)/2, make "
-    "every row add up to 1 again, and multiply the layers' matrices together:"
-)
-st.latex(r"\tilde A_l = \operatorname{rownorm}\!\left(\tfrac{1}{2}(\bar A_l + I)\right), \qquad R_l = \tilde A_l\, R_{l-1}")
-st.markdown(
-    "- **Flow**: treat the stacked layers as a network of pipes whose capacities are those same matrices, "
-    "and ask how much can flow from an input token to an output position at once (a maximum flow). "
-    "Unlike rollout, a path is limited by its narrowest pipe instead of the product of its weights."
-)
+def claim() -> None:
+    st.title("🌊 Attention rollout and attention flow")
+    st.markdown(
+        "**The claim:** one layer's attention shows only how positions mix *in that layer*. Each block also "
+        "adds its input back (the residual connection), and later layers mix already-mixed states. Rollout "
+        "and flow (Abnar & Zuidema 2020) follow each input token through all layers."
+    )
+    st.latex(r"\tilde A_l = \operatorname{rownorm}\!\left(\tfrac{1}{2}(\bar A_l + I)\right), \qquad R_l = \tilde A_l\, R_{l-1}")
+    st.caption(
+        "Rollout multiplies the layers' matrices, so a path counts with the product of its weights. Flow treats "
+        "the same matrices as pipes and asks how much can flow from an input token to an output position at once "
+        "(a maximum flow): a path is limited by its narrowest pipe."
+    )
 
-loaded = get_model()
-if loaded is None:
-    st.stop()
 
-top = st.columns([3, 2])
-text = top[0].text_input("Sentence", DEFAULT_TEXT, key="rf_text", max_chars=2000)
-source = top[1].radio("Model", SOURCES, key="rf_source", horizontal=True)
-st.caption(
-    "Both choices use the same MiniLM encoder: the classifier keeps it frozen and only adds a linear head on "
-    "the averaged token states, so its attention maps are identical. The classifier adds one thing here: "
-    "gradients, for the gradient-weighted rollout."
-)
-text = check_page_text(loaded, text)
-if text is None:
-    st.stop()
-sentence = analyse(loaded, text)
-if sentence is None:
-    st.stop()
-labels = position_labels(sentence.tokens)
-n_layers = sentence.attn.shape[0]
+def sentence():
+    loaded = get_model()
+    if loaded is None:
+        st.stop()
+    ex.seed_from_url(ex.RF_TEXT, keys.RF_TEXT)
+    ex.seed_from_url(ex.RF_METHOD, keys.RF_METHOD)
+    top = st.columns([3, 2])
+    text = top[0].text_input("Sentence", key=keys.RF_TEXT, max_chars=2000)
+    method = top[1].radio("Rollout", list(METHODS), format_func=METHODS.get, key=keys.RF_METHOD)
+    checked = ex.check_page_text(loaded, text)
+    if checked is None:
+        st.stop()
+    analysis = analyse(loaded, checked)
+    if analysis is None:
+        st.stop()
+    return loaded, checked, method, analysis
 
-controls = st.columns(4)
-fusion = controls[0].selectbox("Fuse heads by", FUSIONS, key="rf_fusion")
-discard = controls[1].slider(
-    "Discard lowest weights", 0.0, 0.9, 0.0, 0.1, key="rf_discard",
-    help="Per layer, set this fraction of the smallest off-diagonal fused weights to zero before adding the residual.",
-)
-layer = controls[2].slider("Up to layer", 1, n_layers, n_layers, key="rf_layer")
-position = controls[3].selectbox(
-    "Output position (row)", range(len(labels)), format_func=lambda i: labels[i], key="rf_position"
-)
 
-use_gradient = False
-gradient_result = None
-if source == SOURCES[1]:
-    head = get_classifier_head()
-    if head is not None:
-        use_gradient = st.toggle(
-            "Gradient-weighted rollout (heads fused by the positive part of A·∂L/∂A for the predicted class)",
-            value=False, key="rf_gradient",
+def controls(analysis):
+    n_layers, n = analysis.attn.shape[0], analysis.attn.shape[-1]
+    labels = position_labels(analysis.tokens)
+    params = {
+        "layer": ex.RF_LAYER.within(1, n_layers, n_layers),
+        "position": ex.RF_POSITION.within(1, n, 1),
+        "fusion": ex.RF_FUSION,
+        "discard": ex.RF_DISCARD,
+    }
+    for name, key in (("layer", keys.RF_LAYER), ("position", keys.RF_POSITION), ("fusion", keys.RF_FUSION),
+                      ("discard", keys.RF_DISCARD)):
+        ex.seed_from_url(params[name], key)
+    row = st.columns(4)
+    fusion = row[0].selectbox("Fuse heads by", FUSIONS, key=keys.RF_FUSION)
+    discard = row[1].slider("Discard lowest weights (%)", 0, 90, step=10, key=keys.RF_DISCARD,
+                            help="Per layer, set this share of the smallest off-diagonal fused weights to zero.")
+    layer = row[2].slider("Up to layer", 1, n_layers, key=keys.RF_LAYER)
+    position = row[3].selectbox("Output position (row)", range(1, n + 1), format_func=lambda i: labels[i - 1],
+                                key=keys.RF_POSITION)
+    values = {"layer": layer, "position": position, "fusion": fusion, "discard": discard}
+    return labels, fusion, discard / 100, layer, position - 1, {params[k]: v for k, v in values.items()}
+
+
+def rollout_of(loaded, text, method, analysis, fusion, discard):
+    if method == "gradient":
+        _, head = classifier_or_stop()
+        computed = ex.sentence_gradients(loaded, head, text)
+        if computed is None:
+            st.stop()
+        result = computed[1]
+        ex.show_prediction(result.probabilities, result.predicted, text, ex.ROLLOUT_EXAMPLES)
+        st.caption("Heads fused by (A·∂y/∂A)⁺ of the predicted class's logit, as vit-explain does; the fusion "
+                   "choice applies to the other views.")
+        return gradient_weighted_rollout(result.attn, result.class_grad, discard), "gradient-weighted rollout"
+    return attention_rollout(analysis.attn, fusion=fusion, discard_fraction=discard), f"rollout ({fusion} of heads)"
+
+
+def maps(analysis, labels, raw, rollout, rollout_name, fusion, layer):
+    show_cells = len(labels) <= ex.MAP_CELLS_LIMIT or st.toggle(
+        "Show every cell of both maps", key=keys.RF_SHOW_CELLS,
+        help="Long sentences are drawn as small images first; the cells take longer to send.",
+    )
+    columns = st.columns(2)
+    raw_title = f"Raw attention, layer {layer} alone ({fusion} of heads)"
+    ex.map_view(columns[0], raw[layer - 1], labels, raw_title,
+                lambda: heatmap(raw[layer - 1], labels, labels, title=raw_title), "rf_raw_map", show_cells)
+    roll_title = f"{rollout_name}, layers 1–{layer}"
+    ex.map_view(columns[1], rollout[layer - 1], labels, roll_title,
+                lambda: heatmap(rollout[layer - 1], labels, labels, value="rollout", scheme="purples", title=roll_title),
+                "rf_rollout_map", show_cells)
+
+
+def one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion, discard, layer, position):
+    flow, seconds = ex.flow_row(per_layer[:layer], (loaded.facts.source, text, fusion, discard, layer), position)
+    share = normalise_rows(flow[None])[0]
+    names = [f"raw attention, layer {layer}", rollout_name, "flow (each row scaled to sum 1)"]
+    bars = pd.DataFrame(row_comparison(dict(zip(names, [raw[layer - 1, position], rollout[layer - 1, position], share])),
+                                       labels))
+    st.altair_chart(token_bars(bars, f"Where {labels[position]} draws from, after layer {layer}",
+                               colors=dict(zip(names, COLOURS)), value_title="share of the row"),
+                    width="stretch", key="rf_row_bars")
+    st.caption(f"Raw max-flow values run from {flow.min():.3f} to {flow.max():.3f}; the {len(labels)} max-flows "
+               f"took {seconds * 1000:.0f} ms. Flow uses the same fused matrices as plain rollout.")
+
+
+def depth(raw, rollout, layer, labels):
+    st.altair_chart(line_by_layer(pd.DataFrame(mixing_by_layer(raw, rollout)), "value",
+                                  "How mixing grows with depth (averages over positions)"),
+                    width="stretch", key="rf_mixing")
+    sink = rollout[layer - 1].mean(0)
+    top = int(sink.argmax())
+    st.markdown(
+        f"After layer {layer} the average rollout row gives its largest share, {sink[top]:.0%}, to "
+        f"**{md_escape(labels[top])}**. Whether rows spread out or pile up on a few tokens depends on the model."
+    )
+    try:
+        saved = load_results()
+    except ResultsFileError:
+        return
+    last = rollout.shape[0]
+    cells = {m: saved.summary.get(f"{m}_L{last}", {}).get("blank_out") for m in ("raw", "rollout", "flow")}
+    if all(c is not None and c.mean is not None for c in cells.values()):
+        st.markdown(
+            f"**A surprise on this model:** over {saved.n_sentences} test tweets, layer {last}'s raw attention agrees "
+            f"better with blank-out ({cells['raw'].mean:+.2f}) than rollout ({cells['rollout'].mean:+.2f}) or flow "
+            f"({cells['flow'].mean:+.2f}), unlike Abnar & Zuidema's small model. The piling-up above is part of why: "
+            "most of every rollout row goes to one or two tokens and the words share the rest in small, similar "
+            "amounts, so their order rests on small differences; and neither view knows what the classifier's head "
+            "reads. Details on the *which view is "
+            "faithful* page."
         )
-        if use_gradient:
-            computed = sentence_gradients(loaded, head, text)
-            if computed is None:
-                st.stop()
-            gradient_result = computed[1]
-
-per_layer = residual_matrices(discard_lowest(fuse_heads(sentence.attn, fusion), discard))
-if gradient_result is not None:
-    rollout = gradient_weighted_rollout(gradient_result.attn, gradient_result.grad, discard)
-    rollout_name = "gradient-weighted rollout"
-else:
-    rollout = attention_rollout(sentence.attn, fusion=fusion, discard_fraction=discard)
-    rollout_name = f"rollout ({fusion} of heads)"
-raw = fuse_heads(sentence.attn, "mean")  # layers x q x k, one layer's own mixing
-
-maps = st.columns(2)
-maps[0].altair_chart(
-    heatmap(raw[layer - 1], labels, labels, title=f"Raw attention of layer {layer} alone (mean of heads)"),
-    width="stretch", key="rf_raw_map",
-)
-maps[1].altair_chart(
-    heatmap(rollout[layer - 1], labels, labels, value="rollout", scheme="purples", title=f"{rollout_name}, layers 1–{layer}"),
-    width="stretch", key="rf_rollout_map",
-)
-
-flow_row, flow_seconds = cached_flow_row(per_layer, loaded.facts.source, text, fusion, discard, layer, position)
-flow_share = normalise_rows(flow_row[None])[0]
-bars = pd.concat(
-    [
-        pd.DataFrame({"method": "raw attention (this layer)", "share": raw[layer - 1, position]}),
-        pd.DataFrame({"method": rollout_name, "share": rollout[layer - 1, position]}),
-        pd.DataFrame({"method": "flow (normalised)", "share": flow_share}),
-    ]
-)
-bars["position"] = np.tile(np.arange(len(labels)), 3)
-bars["label"] = np.tile(labels, 3)
-st.altair_chart(
-    token_bars(
-        bars, f"Where {labels[position]} gets its information from, after layer {layer}",
-        colors={"raw attention (this layer)": "#e6550d", rollout_name: "#756bb1", "flow (normalised)": "#31a354"},
-    ),
-    width="stretch", key="rf_row_bars",
-)
-st.caption(
-    f"Flow values are divided by their sum so the three bars are comparable (as Abnar & Zuidema plot them); "
-    f"the raw max-flow values range from {flow_row.min():.3f} to {flow_row.max():.3f}. The {len(labels)} max-flows "
-    f"for this row took {flow_seconds * 1000:.0f} ms (Dinic's algorithm, compiled, on the exact weights). Flow uses the same "
-    f"fused matrices as the plain rollout ({fusion} of heads{', discard ' + format(discard, '.0%') if discard else ''})."
-)
-
-n = len(labels)
-uniform_entropy = np.log(n)
 
 
-def _entropy(rows: np.ndarray) -> np.ndarray:
-    return -(rows * np.log(np.clip(rows, 1e-30, None))).sum(-1)
+def try_this(rollout):
+    own = own_share(rollout)
+    st.info(
+        f"**Try this.** Move *Up to layer* from 1 to {len(own)}: the share a position keeps on its own token in "
+        f"rollout falls from {own[0]:.0%} to {own[-1]:.0%} (raw attention of one layer does not fall like this). "
+        "Then fuse heads by *max*: the raw map changes too, and so does the rollout built from it.",
+        icon="👉",
+    )
 
 
-mixing = pd.DataFrame(
-    [
-        {"layer": l + 1, "what": what, "value": value}
-        for l in range(n_layers)
-        for what, value in [
-            ("own token's share, raw attention", float(np.diagonal(raw[l]).mean())),
-            ("own token's share, rollout", float(np.diagonal(rollout[l]).mean())),
-            ("row entropy / log n, rollout", float(_entropy(rollout[l]).mean() / uniform_entropy)),
-        ]
-    ]
-)
-st.altair_chart(
-    line_by_layer(mixing, "value", "How the mixing grows with depth (averages over positions)"),
-    width="stretch", key="rf_mixing",
-)
-sink = int(rollout[layer - 1].mean(0).argmax())
-st.markdown(
-    "A single layer's raw attention can look sharp at any depth. Rollout behaves differently: every layer "
-    "averages rows that were already averages, so the share a position keeps on its own token falls layer "
-    "after layer. Whether the rows then spread out or pile up on a few tokens depends on the model: "
-    f"for this sentence, after layer {layer}, the average rollout row gives its largest share, "
-    f"{rollout[layer - 1].mean(0)[sink]:.0%}, to **{md_escape(labels[sink])}**. Move the layer slider to watch it happen."
-)
-
+claim()
+loaded, text, method, analysis = sentence()
+guide = st.container()
+labels, fusion, discard, layer, position, view = controls(analysis)
+fused = discard_lowest(fuse_heads(analysis.attn, fusion), discard)
+per_layer = residual_matrices(fused)
+raw = fuse_heads(analysis.attn, fusion)  # one layer's own mixing, heads fused as chosen
+rollout, rollout_name = rollout_of(loaded, text, method, analysis, fusion, discard)
+with guide:
+    try_this(rollout)
+maps(analysis, labels, raw, rollout, rollout_name, fusion, layer)
+one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion, discard, layer, position)
+depth(raw, rollout, layer, labels)
+view = {ex.RF_TEXT: text, ex.RF_METHOD: method, **view}
+ex.write_url(view)
+link_to_this_view("rollout_flow", view)
 check_yourself(section=5, key_prefix="rollout_flow_check")

@@ -142,3 +142,18 @@ def test_gradient_weighted_rollout_follows_the_class_logit_on_minilm(loaded_mode
     signs = np.sign(result.grad) * np.sign(result.class_grad)
     assert (signs[result.class_grad != 0] < 0).mean() > 0.5
     assert np.abs(gradient_weighted_rollout(result.attn, result.grad)[-1] - product).max() > 1e-3
+
+
+def test_mixing_rows_by_hand():
+    from lessonkit.rollout import mixing_by_layer, own_share
+
+    raw = np.array([[[0.5, 0.5], [0.5, 0.5]], [[1.0, 0.0], [0.0, 1.0]]])
+    rollout = np.array([[[0.75, 0.25], [0.25, 0.75]], [[0.5, 0.5], [0.5, 0.5]]])
+    np.testing.assert_allclose(own_share(rollout), [0.75, 0.5])
+    rows = mixing_by_layer(raw, rollout)
+    by = {(r["layer"], r["what"]): r["value"] for r in rows}
+    assert by[(1, "own token's share, raw attention")] == pytest.approx(0.5)
+    assert by[(2, "own token's share, raw attention")] == pytest.approx(1.0)
+    h = -(0.75 * np.log(0.75) + 0.25 * np.log(0.25)) / np.log(2)
+    assert by[(1, "spread of rollout rows (entropy / log n)")] == pytest.approx(h)
+    assert by[(2, "spread of rollout rows (entropy / log n)")] == pytest.approx(1.0)

@@ -71,3 +71,20 @@ NE_HEADS = "ne_heads"  # counted from 1
 NE_URL_READ = "ne_url_read"  # the URL's view was applied to the widgets once this session
 NE_SAMPLE_N = "ne_sample_n"
 NE_RECOMPUTE = "ne_recompute"
+
+# --- gradient x attention, rollout and flow, faithfulness pages (ui/explanations.py)
+GA_TEXT = "ga_text"
+GA_TARGET = "ga_target"
+GA_LAYER = "ga_layer"
+GA_HEAD = "ga_head"
+GA_SIGNED = "ga_signed"
+GA_SHOW_CELLS = "ga_show_cells"
+RF_TEXT = "rf_text"
+RF_LAYER = "rf_layer"
+RF_FUSION = "rf_fusion"
+RF_DISCARD = "rf_discard"
+RF_POSITION = "rf_position"
+RF_METHOD = "rf_method"
+RF_SHOW_CELLS = "rf_show_cells"
+FA_TEXT = "fa_text"
+FA_REFERENCE = "fa_reference"
