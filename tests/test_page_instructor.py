@@ -152,7 +152,8 @@ def test_five_wrong_tries_lock_this_session_even_for_the_right_password(database
 
 
 def test_wrong_tries_from_one_client_add_up_across_sessions(database):
-    # each session may fail 5 times; the client (the same address for every AppTest) 20 times in all
+    # each session may fail 5 times; the client (the same address for every AppTest) 20 times in all,
+    # counted in this process and in the class database
     for session in range(instructor_widgets.CLIENT_MAX_FAILURES // instructor_widgets.SESSION_MAX_FAILURES):
         at = app(database).run()
         for attempt in range(instructor_widgets.SESSION_MAX_FAILURES):
@@ -164,7 +165,13 @@ def test_wrong_tries_from_one_client_add_up_across_sessions(database):
                for e in fresh.error), [e.value for e in fresh.error]
     log_in(fresh, PASSWORD)
     assert not shows_class_data(fresh)
-    instructor_widgets.reset_client_limits()  # the lock-out passes: the right password works again
+    with sqlite3.connect(database) as connection:
+        assert connection.execute("SELECT COUNT(*) FROM instructor_login_failures").fetchone()[0] == 20
+    instructor_widgets.reset_client_limits()  # another replica, or a restart: nothing in its memory...
+    log_in(fresh, PASSWORD)
+    assert not shows_class_data(fresh)  # ...but the shared database still holds the 20 wrong tries
+    with sqlite3.connect(database) as connection:  # the window passes
+        connection.execute("DELETE FROM instructor_login_failures")
     log_in(fresh, PASSWORD)
     assert shows_class_data(fresh)
 

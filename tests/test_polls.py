@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from lessonkit import polls
 from lessonkit.csv_export import neutralise_cell, to_safe_csv
 from lessonkit.quiz import Option, Question
-from lessonkit.try_limits import TryLimiter, describe_wait
+from lessonkit.try_limits import SqlTryLimiter, TryLimiter, describe_wait
 from tests.test_submissions_postgres import postgres_url  # noqa: F401  (fixture: a throwaway PostgreSQL)
 from ui.instructor_widgets import client_from
 
@@ -270,6 +270,53 @@ def test_try_limiter_locks_after_the_limit_until_the_oldest_try_leaves_the_windo
     assert limiter.wait_seconds("k") == 0 and limiter.failures_left("k") == 1
     limiter.record_failure("k")  # 1010, 1020, 1060 in the window
     assert limiter.wait_seconds("k") == pytest.approx(10)  # until 1010 leaves at 1070
+
+
+def check_shared_limiter(engines: list[sa.Engine], stored_times) -> None:
+    clock = FakeClock()
+    replicas = [SqlTryLimiter(engine, 3, 60, clock=clock) for engine in engines]
+    for index, offset in enumerate((0, 10, 20)):  # failures at t = 1000, 1010, 1020, alternating replicas
+        clock.now = 1000 + offset
+        assert replicas[index % 2].wait_seconds("203.0.113.7") == 0
+        replicas[index % 2].record_failure("203.0.113.7")
+    clock.now = 1025
+    assert replicas[1].wait_seconds("203.0.113.7") == pytest.approx(35)  # 1000 + 60 - 1025
+    assert replicas[0].wait_seconds("198.51.100.1") == 0
+    assert replicas[0].failures_left("203.0.113.7") == 0
+    clock.now = 1060
+    assert replicas[1].wait_seconds("203.0.113.7") == 0 and replicas[0].failures_left("203.0.113.7") == 1
+    replicas[1].record_failure("203.0.113.7")  # also deletes the rows that left the window
+    assert replicas[0].wait_seconds("203.0.113.7") == pytest.approx(10)
+    assert sorted(stored_times()) == [1010.0, 1020.0, 1060.0]
+
+
+def test_sql_try_limiter_is_shared_by_two_replicas(tmp_path):
+    path = tmp_path / "tries.sqlite"
+    engines = [sa.create_engine(f"sqlite:///{path}") for _ in range(2)]
+
+    def stored_times() -> list[float]:
+        with sqlite3.connect(path) as connection:
+            return [row[0] for row in connection.execute("SELECT failed_at FROM instructor_login_failures")]
+
+    try:
+        check_shared_limiter(engines, stored_times)
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+def test_sql_try_limiter_is_shared_by_two_replicas_on_postgresql(postgres_url):  # noqa: F811
+    engines = [sa.create_engine(postgres_url) for _ in range(2)]
+
+    def stored_times() -> list[float]:
+        with psycopg.connect(postgres_url.replace("postgresql+psycopg://", "postgresql://")) as connection:
+            return [row[0] for row in connection.execute("SELECT failed_at FROM instructor_login_failures")]
+
+    try:
+        check_shared_limiter(engines, stored_times)
+    finally:
+        for engine in engines:
+            engine.dispose()
 
 
 def test_wait_in_words_and_client_address():

@@ -16,7 +16,7 @@ from streamlit.errors import StreamlitSecretNotFoundError
 
 from lessonkit import polls
 from lessonkit.quiz import Bank, Question, question_numbers
-from lessonkit.try_limits import TryLimiter, describe_wait
+from lessonkit.try_limits import SqlTryLimiter, TryLimiter, describe_wait
 
 log = logging.getLogger(__name__)
 
@@ -90,17 +90,40 @@ def lock_page() -> None:
     st.session_state.pop(AUTH_KEY, None)
 
 
-def password_gate(password: str) -> bool:
-    """True once this session entered the password; otherwise draws the form (Enter submits it)."""
+def _client_limiters(engine: Any) -> list:
+    """This process's count of a client's wrong tries, and the database's, which every replica shares."""
+    limiters: list = [_client_limiter]
+    if engine is not None:
+        limiters.append(SqlTryLimiter(engine, CLIENT_MAX_FAILURES, CLIENT_WINDOW))
+    return limiters
+
+
+def _each(limiters: list, call: str, *args: Any) -> list:
+    """``call`` on every limiter; a database that fails is logged and left out (memory still counts)."""
+    results = []
+    for limiter in limiters:
+        try:
+            results.append(getattr(limiter, call)(*args))
+        except Exception:
+            log.exception("instructor password limit: %s failed", call)
+    return results
+
+
+def password_gate(password: str, engine: Any = None) -> bool:
+    """True once this session entered the password; otherwise draws the form (Enter submits it).
+
+    ``engine``: the class database, where wrong tries per client are counted across replicas.
+    """
     if is_authorised(password):
         return True
     client = client_id()
+    clients = _client_limiters(engine)
     session = _session_limiter()
     st.write("This page shows the class's answers and runs live polls. Enter the instructor password.")
     with st.form("instructor-login", clear_on_submit=True, enter_to_submit=True):
         entered = st.text_input("Instructor password", type="password", key=PASSWORD_KEY)
         submitted = st.form_submit_button("Open", key="instructor-open")
-    wait = max(session.wait_seconds("this session"), _client_limiter.wait_seconds(client))
+    wait = max([session.wait_seconds("this session"), *_each(clients, "wait_seconds", client)])
     if wait > 0:
         st.error(
             f"Too many wrong passwords. Password entry is locked for {describe_wait(wait)}; "
@@ -114,10 +137,10 @@ def password_gate(password: str) -> bool:
         st.session_state[AUTH_KEY] = _fingerprint(password)
         st.rerun()
     session.record_failure("this session")
-    _client_limiter.record_failure(client)
+    _each(clients, "record_failure", client)
     log.warning("wrong instructor password from client %s", client)
-    left = min(session.failures_left("this session"), _client_limiter.failures_left(client))
-    wait = max(session.wait_seconds("this session"), _client_limiter.wait_seconds(client))
+    left = min([session.failures_left("this session"), *_each(clients, "failures_left", client)])
+    wait = max([session.wait_seconds("this session"), *_each(clients, "wait_seconds", client)])
     if wait > 0:
         st.error(
             f"That password is not right. Too many wrong passwords: password entry is locked for "
