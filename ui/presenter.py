@@ -28,6 +28,9 @@ _PRESENTER_CSS = f"""
   line-height: 1.4 !important; }}
 .stApp [data-testid="stCaptionContainer"], .stApp [data-testid="stCaptionContainer"] p {{
   font-size: {CAPTION_PX}px !important; }}
+.stApp [data-testid^="stPageLink"] p, .stApp [data-testid^="stPageLink"] span,
+.stApp [data-testid="stWidgetLabel"] p, .stApp [data-baseweb="select"] div, .stApp textarea,
+.stApp input {{ font-size: {CAPTION_PX}px !important; }}
 .stApp h1 {{ font-size: 46px !important; }}
 .stApp h2 {{ font-size: 38px !important; }}
 .stApp h3 {{ font-size: 32px !important; }}
