@@ -15,7 +15,7 @@ from lessonkit import quiz
 
 ROOT = Path(__file__).resolve().parents[1]
 BANK = ROOT / "quizzes"
-LESSON_SECTIONS = range(1, 8)
+LESSON_SECTIONS = range(1, 9)  # 8: which view is faithful (pages/faithfulness.py)
 
 
 def raw_files() -> dict[int, dict]:
