@@ -31,8 +31,8 @@ def warm_up() -> float:
         head = models._shipped_head(models._file_key(models.HEAD_FILE))
         if head_mismatch(head, loaded.facts) is not None:
             models._quick_head(loaded, loaded.facts.source)
-        for path in models.BILSTM_FILES.values():
-            models._bilstm(loaded, loaded.facts.source, models._file_key(path), str(path))
+        for name in models.BILSTM_FILES:
+            models.get_bilstm(name, show_error=False)  # on the shipped MiniLM's embeddings, whatever the model
     except Exception:  # a missing or damaged file: the page that needs it says which
         log.exception("warm-up: something optional could not be loaded")
     seconds = time.perf_counter() - start
