@@ -21,7 +21,7 @@ from lessonkit.pronoun_links import word_position
 from ui import formula_state
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
-from ui.charts.common import position_labels
+from ui.charts.common import position_labels, show_chart
 from ui.charts.heatmap import heatmap
 from ui.charts.neuron_view import neuron_view_chart
 from ui.charts.softmax_scaling import peakedness_charts
@@ -100,15 +100,13 @@ def toy() -> None:
     columns = st.columns(3)
     with columns[0]:
         st.markdown("**Dot products** $q_i \\cdot k_j$")
-        st.altair_chart(heatmap(steps.scores, words, words, value="q·k", scheme="purpleorange", annotate=True),
-                        width="content")
+        show_chart(heatmap(steps.scores, words, words, value="q·k", scheme="purpleorange", annotate=True))
     with columns[1]:
         st.markdown(f"**Divided by** {divisor}")
-        st.altair_chart(heatmap(steps.scaled, words, words, value="scaled", scheme="purpleorange",
-                                annotate=True), width="content")
+        show_chart(heatmap(steps.scaled, words, words, value="scaled", scheme="purpleorange", annotate=True))
     with columns[2]:
         st.markdown("**Softmax of each row**")
-        st.altair_chart(heatmap(steps.weights, words, words, domain=(0.0, 1.0), annotate=True), width="content")
+        show_chart(heatmap(steps.weights, words, words, domain=(0.0, 1.0), annotate=True))
     with st.expander("Every row sums to 1; the output mixes the values"):
         st.dataframe(row_summary(steps.weights, words).style.format("{:.6f}"), width="stretch")
         outputs = pd.DataFrame(steps.output, index=pd.Index(words, name="output position"),
@@ -126,8 +124,10 @@ def scaling() -> None:
     peakedness = cached_peakedness(n_keys, n_draws)
     largest, spread = peakedness_charts(peakedness, float(np.log(n_keys)))
     chart_columns = st.columns(2)
-    chart_columns[0].altair_chart(largest, width="stretch")
-    chart_columns[1].altair_chart(spread, width="stretch")
+    with chart_columns[0]:
+        show_chart(largest, width="stretch")
+    with chart_columns[1]:
+        show_chart(spread, width="stretch")
     unscaled, scaled_ = largest_weight_at(peakedness, 512)
     st.caption(f"At d_k = 512 the top key takes {unscaled:.1%} of the weight on average without scaling, "
                f"{scaled_:.1%} with it ({n_draws} random queries, {n_keys} keys).")
@@ -175,8 +175,9 @@ def real_head(loaded) -> None:
         cut = slice(0, shown)
         columns = st.columns(2)
         for column, matrix, name in ((columns[0], recomputed.weights, "By hand"), (columns[1], model_map, "The model")):
-            column.altair_chart(heatmap(matrix[cut, cut], labels[cut], labels[cut], domain=(0.0, 1.0),
-                                        title=f"{name}: layer {layer}, head {head}", cell_size=14), width="content")
+            with column:
+                show_chart(heatmap(matrix[cut, cut], labels[cut], labels[cut], domain=(0.0, 1.0),
+                                   title=f"{name}: layer {layer}, head {head}", cell_size=14))
 
 
 def neuron(loaded, result, labels, layer: int, head: int, query: int) -> None:
@@ -194,7 +195,7 @@ def neuron(loaded, result, labels, layer: int, head: int, query: int) -> None:
     if len(shown) < len(view.weights):
         st.caption(f"The {len(shown)} keys with the largest weights, of {len(view.weights)}; they hold "
                    f"{float(view.weights[shown].sum()):.1%} of the row.")
-    st.altair_chart(neuron_view_chart(view, labels, shown), width="content")
+    show_chart(neuron_view_chart(view, labels, shown))
 
 
 def try_this(loaded) -> None:

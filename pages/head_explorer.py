@@ -9,7 +9,7 @@ from lessonkit.pronoun_links import strongest_link
 from ui import explorer_state
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
-from ui.charts.common import position_labels
+from ui.charts.common import position_labels, show_chart
 from ui.charts.head_view import HEAD_COLOURS, head_view_spec
 from ui.charts.heatmap import heatmap
 from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart, thumbnail_png
@@ -141,7 +141,7 @@ def lines_view(maps, l_index, h_indices, names, strongest) -> int:
     ))
     box = st.container(height=720) if n > 38 else st.container()
     with box:
-        st.vega_lite_chart(lines_spec(), width="content", key="hx_lines_chart")
+        show_chart(lines_spec(), key="hx_lines_chart")
     export_buttons(lines_spec, f"head_view_{'_'.join(names)}", "hx_lines_export")
     return focus
 
@@ -170,7 +170,7 @@ def heatmap_view(maps, l_index, h_indices, names, strongest) -> None:
         with columns[index % len(columns)]:
             if n > WINDOW:
                 st.image(thumbnail_png(matrix, 256), caption=f"{name}, whole map (blocks of tokens)", width=256)
-            st.altair_chart(heat_chart(), width="content", key=f"hx_heat_{h}")
+            show_chart(heat_chart(), key=f"hx_heat_{h}")
             export_buttons(heat_chart, f"heatmap_{name}", f"hx_heat_export_{h}")
     st.caption("Rows are query (output) positions, columns key (input) tokens; each row adds up to 1. "
                "Hover a cell for its exact weight.")
@@ -211,10 +211,10 @@ def compare_view(loaded, maps, l_index, h_indices, names, words, hide) -> None:
                        cell_size=14)
 
     with left:
-        st.altair_chart(first_chart(), width="content", key="hx_cmp_first")
+        show_chart(first_chart(), key="hx_cmp_first")
         export_buttons(first_chart, f"compare_first_{name}", "hx_cmp_first_export")
     with right:
-        st.altair_chart(second_chart(), width="content", key="hx_cmp_second")
+        show_chart(second_chart(), key="hx_cmp_second")
         export_buttons(second_chart, f"compare_second_{name}", "hx_cmp_second_export")
     if first.shape != second.shape:
         st.info(f"The two have different lengths ({first.shape[0]} and {second.shape[0]}), so their maps cannot be "
@@ -227,7 +227,7 @@ def compare_view(loaded, maps, l_index, h_indices, names, words, hide) -> None:
         return heatmap(difference, diff_labels, diff_labels, value="difference", diverging=True,
                        title=f"{name}: second minus first")
 
-    st.altair_chart(diff_chart(), width="content", key="hx_cmp_diff")
+    show_chart(diff_chart(), key="hx_cmp_diff")
     export_buttons(diff_chart, f"compare_difference_{name}", "hx_cmp_diff_export")
     i, j = np.unravel_index(np.argmax(np.abs(difference)), difference.shape)
     st.caption(f"Largest change: {md_escape(diff_labels[i])} → {md_escape(diff_labels[j])}, "

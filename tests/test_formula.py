@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 
 from lessonkit.formula import attention_steps, random_toy_vectors, softmax_peakedness
 
@@ -70,3 +71,59 @@ def test_peakedness_entropy_against_an_independent_draw():
     expected = float((-(p * np.log(p)).sum(1)).mean())
     got = frame.query("scaling == 'divided by sqrt(d_k)'")["mean entropy (nats)"].item()
     assert math.isclose(got, expected, rel_tol=1e-9)
+
+
+# --- the page, under AppTest ---------------------------------------------------------------
+
+FORMULA_PAGE = str(__import__("pathlib").Path(__file__).resolve().parent.parent / "pages" / "formula.py")
+
+
+def _chart_rows(element) -> list[dict]:
+    import json
+
+    import pyarrow as pa
+
+    spec = json.loads(element.proto.spec)
+    rows = [row for values in spec.get("datasets", {}).values() for row in values]
+    for dataset in element.proto.datasets:
+        rows += pa.ipc.open_stream(dataset.data.data).read_all().to_pylist()
+    return rows
+
+
+def test_neuron_view_on_the_page_is_the_models_row(loaded_model):
+    from streamlit.testing.v1 import AppTest
+
+    from lessonkit.analysis import analyse_sentence
+
+    text = "The cat sat on the mat because it was warm."
+    at = AppTest.from_file(FORMULA_PAGE, default_timeout=300)
+    at.query_params.update({"text": text, "layer": "4", "head": "7", "query": "9"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (at.slider(key="real_layer").value, at.slider(key="real_head").value) == (4, 7)
+    assert at.selectbox(key="real_query").value == 8  # 1-based in the URL, 0-based on the page
+    row = analyse_sentence(loaded_model, text).attn[3, 6, 8]
+    weights = {}
+    for element in at.get("vega_lite_chart"):
+        for r in _chart_rows(element):
+            if "weight" in r and "key" in r:  # the neuron view's softmax bars
+                weights[int(r["key"].split(":")[0])] = r["weight"]
+    assert len(weights) == len(row)
+    for position, weight in weights.items():
+        assert weight == pytest.approx(float(row[position]), abs=1e-4)
+
+
+def test_formula_page_deep_link_is_clamped_and_bad_text_is_a_message():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(FORMULA_PAGE, default_timeout=300)
+    at.query_params.update({"layer": "99", "head": "-4", "query": "9999"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert (at.slider(key="real_layer").value, at.slider(key="real_head").value) == (6, 1)
+    at.text_input(key="real_text").set_value("").run()
+    assert not at.exception and any("empty" in w.value for w in at.warning)
+    assert at.slider(key="real_layer").value == 6  # kept through the empty sentence
+    hostile = ("<script>alert(1)</script> 🙂 & it " * 1200)[:19_990]
+    at.text_input(key="real_text").set_value(hostile).run()
+    assert not at.exception, [e.value for e in at.exception]

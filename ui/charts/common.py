@@ -40,3 +40,20 @@ def chart_svg(chart: alt.TopLevelMixin | dict) -> str:
     import vl_convert as vlc
 
     return vlc.vegalite_to_svg(spec_dict(chart))
+
+
+def show_chart(chart: alt.TopLevelMixin | dict, key: str | None = None, width: str = "content") -> None:
+    """Draw a chart built by these modules without re-validating it against the Vega-Lite schema.
+
+    st.altair_chart validates every chart on every rerun (most of a small chart's cost); ours
+    are built by tested code, so they go to the browser as they are, data as Arrow datasets.
+    """
+    import streamlit as st
+
+    spec = chart if isinstance(chart, dict) else _consolidated(chart)
+    st.vega_lite_chart(spec, width=width, key=key)
+
+
+def _consolidated(chart: alt.TopLevelMixin) -> dict:
+    with alt.data_transformers.disable_max_rows():
+        return chart.to_dict(validate=False)

@@ -34,12 +34,12 @@ def _strip(values: np.ndarray, rows: Sequence[str], title: str, limit: float, ro
 
 
 def _bars(values: np.ndarray, rows: Sequence[str], field: str, title: str, fmt: str, colour: str) -> alt.LayerChart:
-    frame = pd.DataFrame({"row": list(rows), field: np.round(values, 4)})
+    frame = pd.DataFrame({"key": list(rows), field: np.round(values, 6)})
     frame["text"] = [format(v, fmt) for v in values]
-    base = alt.Chart(frame, title=title).encode(y=alt.Y("row:N", sort=list(rows), axis=None))
+    base = alt.Chart(frame, title=title).encode(y=alt.Y("key:N", sort=list(rows), axis=None))
     bars = base.mark_bar(color=colour).encode(
         x=alt.X(f"{field}:Q", title=None, axis=alt.Axis(tickCount=3)),
-        tooltip=[alt.Tooltip("row:N", title="key"), alt.Tooltip(f"{field}:Q", format=".4f")],
+        tooltip=[alt.Tooltip("key:N", title="key"), alt.Tooltip(f"{field}:Q", format=".4f")],
     )
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(x=alt.datum(0), text="text:N")
     return alt.layer(bars, labels).properties(width=90, height=ROW * len(rows))
