@@ -44,7 +44,7 @@ auto_refresh = controls[1].toggle("Auto-refresh", value=True, key="instructor-au
 bank = get_bank()
 numbers = question_numbers(bank)  # as on the students' quiz page
 engine = iw.safe_call("connect to the class database", submissions_engine)
-if engine is None:
+if engine is iw.FAILED:
     st.caption("Check `[connections.submissions]` in .streamlit/secrets.toml.")
     st.stop()
 
@@ -58,6 +58,8 @@ def _change_poll(action, poll_id: str, what: str) -> None:
 
 def live_poll_panel() -> None:
     poll = iw.safe_call("read the current poll", polls.current_poll, engine)
+    if poll is iw.FAILED:
+        return
     if poll is None:
         st.info("No poll is running. Pick a question below and open it to the class; it appears at the top "
                 "of every student's quiz page within a few seconds.", icon="📣")
@@ -66,7 +68,7 @@ def live_poll_panel() -> None:
     st.markdown(f"**{question.label}** · {iw.poll_state_words(poll.state)}")
     st.markdown(question.prompt)
     result = iw.safe_call("count the answers", polls.distribution, engine, poll)
-    if result is None:
+    if result is iw.FAILED:
         return
     st.metric("Students who answered", result.students)
     frame = polls.distribution_frame(poll, result)
@@ -86,7 +88,7 @@ def live_poll_panel() -> None:
     buttons[2].button("⏹️ End (take it off screens)", key="instructor-poll-end", on_click=_change_poll,
                       args=(polls.end_poll, poll.poll_id, "end the poll"))
     answers = iw.safe_call("read the poll's answers", polls.answers_frame, engine, poll)
-    if answers is not None:
+    if answers is not iw.FAILED:
         buttons[3].download_button("⬇️ This poll's answers (CSV)", data=to_safe_csv(answers),
                                    file_name=f"poll_{question.label}.csv", mime="text/csv",
                                    key="instructor-poll-csv")
@@ -106,7 +108,7 @@ def _open_poll() -> None:
     except ValueError as error:
         st.session_state[OPEN_MESSAGE_KEY] = ("error", str(error))
         return
-    if iw.safe_call("open the poll", polls.open_poll, engine, poll_question) is not None:
+    if iw.safe_call("open the poll", polls.open_poll, engine, poll_question) is not iw.FAILED:
         st.session_state[OPEN_MESSAGE_KEY] = ("opened", f"{poll_question.label} is open to the class.")
 
 
@@ -141,7 +143,7 @@ def open_poll_form() -> None:
 
 def answers_panel() -> None:
     answers = iw.safe_call("read the submissions database", submissions.fetch_answers, engine)
-    if answers is None:
+    if answers is iw.FAILED:
         return
     counts = submissions.class_counts(answers)
     columns = st.columns(3)

@@ -434,3 +434,19 @@ def test_with_auto_refresh_off_the_page_offers_refresh_buttons(database):
     assert not at.exception
     assert {"instructor-poll-refresh", "instructor-refresh"} <= {b.key for b in at.button}
     assert {m.label: m.value for m in at.metric}["Answers stored"] == "7"
+
+
+def test_a_broken_database_gives_the_instructor_short_messages_and_no_traceback(tmp_path):
+    missing = tmp_path / "no-such-folder" / "class.sqlite"
+    at = AppTest.from_file(PAGE, default_timeout=120)
+    at.secrets["connections"] = {"submissions": {"url": f"sqlite:///{missing}"}}
+    at.secrets["instructor_password"] = PASSWORD
+    at = log_in(at.run(), "wrong")  # the try is still counted (in memory) without the database
+    assert any("4 more tries" in e.value for e in at.error), [e.value for e in at.error]
+    log_in(at, PASSWORD)
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("Could not read the current poll") for e in errors), errors
+    assert any(e.startswith("Could not read the submissions database") for e in errors), errors
+    assert not any("No poll is running" in i.value for i in at.info)
+    assert all(str(tmp_path) not in e and "Traceback" not in e for e in errors)

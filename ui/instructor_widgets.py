@@ -220,14 +220,17 @@ def poll_state_words(state: str) -> str:
     }.get(state, state)
 
 
+FAILED = object()  # what safe_call returns when the call failed (None can be a real answer)
+
+
 def safe_call(what: str, function, *args: Any, **kwargs: Any) -> Any:
-    """Run a storage call; on failure log it and show the instructor a short message; None then."""
+    """Run a storage call; on failure log it, show the instructor a short message, return FAILED."""
     try:
         return function(*args, **kwargs)
     except Exception as error:
         log.exception("instructor view: %s failed", what)
         st.error(f"Could not {what}: {type(error).__name__}. The details are in the server log.", icon="🚫")
-        return None
+        return FAILED
 
 
 def describe_keys(question: polls.PollQuestion, keys: Mapping | tuple | list) -> str:
