@@ -3,13 +3,17 @@ restart keeps unsent answers sendable. Each test starts its own server on a thro
 (LESSON_DATABASE_URL), and reads the stored rows back with sqlite3."""
 from __future__ import annotations
 
+import re
 import sqlite3
+import time
 import tomllib
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from lessonkit import progress_store
 from tests.conftest import RecordingPage, running_streamlit
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,3 +157,29 @@ def test_after_a_server_restart_unsent_answers_are_still_there_and_sendable(data
         expect(tab.page.get_by_text("1 answer(s) not sent yet").first).to_be_visible()
         send_as(tab, "Bo")
         assert [(row[1], row[2]) for row in stored_rows(database)] == [("s7-jain-wallace", "Bo")]
+
+
+def test_a_tab_opened_at_the_same_moment_takes_the_id_the_browser_already_keeps(database, context):
+    """Two tabs opened at once each get an id; the second script to run must keep the first one's.
+
+    Set-up: the other tab's id is in a cookie the page's script can read but that Streamlit's
+    connection (/_stcore/stream) does not carry (path /quiz), as when the other tab's script
+    wrote it just after this tab connected. Under that id, one answer is already stored.
+    """
+    other = "c0ffee" + "0" * 26
+    engine = sa.create_engine(f"sqlite:///{database}")
+    question = lesson_question("s7-jain-wallace")
+    record = {"response": question["answer"], "response_text": option_text("s7-jain-wallace", True),
+              "correct": True, "feedback": ["(kept)"], "section": 7, "at": time.time()}
+    progress_store.save(engine, other, progress_store.Progress(grades={"s7-jain-wallace": record},
+                                                               first={"s7-jain-wallace": record}))
+    engine.dispose()
+    with running_streamlit(".pytest-streamlit-quiz-3.log") as base:
+        context.add_cookies([{"name": "attention_lesson_learner", "value": other, "domain": "127.0.0.1",
+                              "path": "/quiz"}])
+        tab = open_quiz(context, base)
+        metric = tab.page.locator('[data-testid="stMetric"]').filter(has_text="Answered")
+        expect(metric.locator('[data-testid="stMetricValue"]')).to_have_text(re.compile(r"^1 /"), timeout=60_000)
+        tab.wait_until_idle()
+        kept = [c for c in context.cookies() if c["name"] == "attention_lesson_learner" and c["path"] == "/"]
+        assert [c["value"] for c in kept] == [other]

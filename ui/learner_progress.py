@@ -25,6 +25,7 @@ from ui.session_keys import (
     QUIZ_GRADES,
     QUIZ_INPUT_ERRORS,
     QUIZ_LEARNER_ID,
+    QUIZ_LEARNER_REPLACES,
     QUIZ_PROGRESS_NOTICE,
     QUIZ_PROGRESS_RETRY_AT,
     QUIZ_RETRY_IDS,
@@ -67,15 +68,31 @@ def learner_id() -> str:
     return current
 
 
+# Two tabs opened at the same moment, before the browser held an id, get one id each. The tab whose
+# script runs second finds the first one's cookie: it keeps that id and reloads once (its session
+# has nothing yet), so both tabs are one learner. After "start over" the new id replaces the old.
+_COOKIE_SCRIPT = """<script>(() => {
+  const name = "%(name)s", id = "%(id)s", replace = %(replace)s;
+  const set = (value) => { document.cookie = name + "=" + value + "; path=/; max-age=%(max_age)d; SameSite=Lax"; };
+  const kept = document.cookie.split("; ").map((c) => c.split("=")).find(([k, v]) => k === name && /^[0-9a-f]{32}$/.test(v || ""));
+  if (kept && kept[1] !== id && !replace) {
+    set(kept[1]);
+    if (!sessionStorage.getItem(name)) { sessionStorage.setItem(name, "adopted"); location.reload(); }
+    return;
+  }
+  set(id);
+})();</script>"""
+
+
 def keep_id_in_browser() -> None:
-    """Draw the one-line script that stores the id in a cookie, when the browser lacks it."""
+    """Draw the small script that stores the id in a cookie, when the browser did not send it."""
     current = learner_id()
     if _cookie_value() == current:
         return
-    # the id is 32 hex digits (checked above), so it is safe inside the script
+    # the id is 32 hex digits (checked by learner_id), so it is safe inside the script
     st.html(
-        f"<script>document.cookie = '{COOKIE_NAME}={current}; path=/; max-age={COOKIE_MAX_AGE_S}; "
-        "SameSite=Lax';</script>",
+        _COOKIE_SCRIPT % {"name": COOKIE_NAME, "id": current, "max_age": COOKIE_MAX_AGE_S,
+                          "replace": "true" if st.session_state.get(QUIZ_LEARNER_REPLACES) else "false"},
         unsafe_allow_javascript=True,
     )
 
@@ -181,4 +198,5 @@ def start_over() -> None:
 
     clear_answer_widgets()
     state[QUIZ_LEARNER_ID] = uuid.uuid4().hex
+    state[QUIZ_LEARNER_REPLACES] = True  # the browser's cookie must take the new id, not give back the old
     state[QUIZ_PROGRESS_NOTICE] = ("success", "Started over: your progress is cleared.")

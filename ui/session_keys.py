@@ -23,6 +23,7 @@ QUIZ_DISPLAY_NAME = "quiz-display-name"
 QUIZ_SEND_MESSAGE = "quiz_send_message"  # (kind, text) of the last send, shown once
 QUIZ_CLEARED = "quiz_cleared"  # question id -> time a "try again" cleared its answer (kept server-side too)
 QUIZ_LEARNER_ID = "quiz_learner_id"  # anonymous id the browser keeps in a cookie (ui/learner_progress.py)
+QUIZ_LEARNER_REPLACES = "quiz_learner_replaces"  # after "start over": the new id replaces the browser's cookie
 QUIZ_PROGRESS_NOTICE = "quiz_progress_notice"  # (kind, text) about keeping progress on the server
 QUIZ_PROGRESS_RETRY_AT = "quiz_progress_retry_at"  # after a failed save, when to try the database again
 
