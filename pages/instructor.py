@@ -225,7 +225,7 @@ def answers_panel() -> None:
         st.dataframe(latest, hide_index=True, width="stretch", key="instructor-latest")
 
 
-poll_tab, answers_tab = st.tabs(["📣 Live poll", "📊 Quiz answers"])
+poll_tab, answers_tab, errors_tab = st.tabs(["📣 Live poll", "📊 Quiz answers", "⚠️ Server errors"])
 with poll_tab:
     st.fragment(run_every=POLL_REFRESH_SECONDS if auto_refresh else None)(live_poll_panel)()
     if not auto_refresh:
@@ -237,3 +237,5 @@ with answers_tab:
     st.fragment(run_every=ANSWERS_REFRESH_SECONDS if auto_refresh else None)(answers_panel)()
     if not auto_refresh:
         st.button("🔄 Refresh", key="instructor-refresh")
+with errors_tab:
+    iw.show_recent_errors()

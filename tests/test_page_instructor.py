@@ -320,6 +320,11 @@ def test_a_student_never_sees_a_traceback_when_the_database_fails(database, capl
     shown = poll_box_text(at)
     assert "/nonexistent-folder" not in shown and "Traceback" not in shown
     assert any("live poll" in record.message for record in caplog.records)
+    # the instructor can read the details (this server process's latest errors)
+    teacher = log_in(app(database).run())
+    labels = [e.label for e in teacher.expander]
+    assert any("ui.live_poll" in label and "reading the current poll failed" in label for label in labels), labels
+    assert any("nonexistent-folder" in code.value for code in teacher.code)
 
 
 # --------------------------------------------------------------------------- navigation

@@ -14,11 +14,12 @@ import pandas as pd
 import streamlit as st
 from streamlit.errors import StreamlitSecretNotFoundError
 
-from lessonkit import polls
+from lessonkit import polls, recent_errors
 from lessonkit.quiz import Bank, Question, question_numbers
 from lessonkit.try_limits import SqlTryLimiter, TryLimiter, describe_wait
 
 log = logging.getLogger(__name__)
+recent_errors.install()  # from the app's first run on: errors are kept for the instructor to read
 
 AUTH_KEY = "instructor_authorised"  # = ui.session_keys.INSTRUCTOR_AUTHORISED
 SESSION_TRIES_KEY = "instructor_password_tries"  # this session's TryLimiter
@@ -235,3 +236,16 @@ def safe_call(what: str, function, *args: Any, **kwargs: Any) -> Any:
 
 def describe_keys(question: polls.PollQuestion, keys: Mapping | tuple | list) -> str:
     return "; ".join(question.option(key).text if question.option(key) else str(key) for key in keys)
+
+
+def show_recent_errors() -> None:
+    """The latest errors this server process logged, newest first, with their tracebacks."""
+    records = recent_errors.store().latest()
+    st.caption("Students see a short message when something fails; the details are logged on the server and "
+               "the latest are kept here (this server process only: each replica keeps its own).")
+    if not records:
+        st.write("No errors logged since this server started.")
+        return
+    for record in records:
+        with st.expander(f"{record.at:%H:%M:%S} UTC · {record.logger} · {short(record.message, 100)}"):
+            st.code(record.message + ("\n\n" + record.details if record.details else ""), language=None)
