@@ -287,7 +287,8 @@ def _check_sqlite_file(bind: Engine | Connection) -> bool:
             return False
         log.warning("The SQLite database %s was deleted or replaced while the app ran; making it again.", path)
         _sqlite_inodes.pop(key, None)
-        _schema_ready.discard(key)
+        for ready in _ready_sets:  # every module's tables must be made again
+            ready.discard(key)
         if isinstance(bind, Engine):
             bind.dispose()
         return True
@@ -304,6 +305,7 @@ def _remember_sqlite_file(bind: Engine | Connection) -> None:
 
 _schema_lock = threading.Lock()
 _schema_ready: set[str] = set()
+_ready_sets: list[set[str]] = [_schema_ready]  # every ``ready`` set given to ensure_tables
 
 
 def _url_key(bind: Engine | Connection) -> str:
@@ -325,6 +327,8 @@ def ensure_tables(bind: Engine | Connection, tables: Sequence[sa.Table], ready: 
     if key in ready:
         return
     with _schema_lock:
+        if not any(ready is known for known in _ready_sets):
+            _ready_sets.append(ready)
         if key in ready:
             return
         last_error: Exception | None = None
