@@ -285,7 +285,7 @@ def submissions_engine():
     if section is None:
         url = os.environ.get(DATABASE_URL_ENV, "").strip() or DEFAULT_SUBMISSIONS_URL
         return st.connection("submissions", type="sql", url=url).engine
-    # passed on explicitly: Streamlit reads them only from a secrets.toml file, not from st.secrets
+    # passed on explicitly so they apply however the secrets were given (st.connection reads them only from a file)
     pool = dict(section.get("create_engine_kwargs") or {})
     if section.get("url"):
         return st.connection("submissions", type="sql", url=str(section["url"]), **pool).engine
