@@ -31,6 +31,11 @@ class NeuronView:
     def d_k(self) -> int:
         return int(self.query.shape[0])
 
+    @property
+    def strongest(self) -> int:
+        """The key position with the largest weight."""
+        return int(np.argmax(self.weights))
+
 
 def neuron_view(
     loaded: LoadedModel, layer_input: Float[np.ndarray, "seq d_model"], layer: int, head: int, query_position: int

@@ -185,7 +185,7 @@ def neuron(loaded, result, labels, layer: int, head: int, query: int) -> None:
     view = neuron_view(loaded, result.hidden_states[layer - 1], layer - 1, head - 1, query)
     shown = strongest_keys(view.weights, NEURON_KEYS)
     model_row = result.attn[layer - 1, head - 1, query]
-    top = int(np.argmax(view.weights))
+    top = view.strongest
     st.markdown(
         f"**Neuron view** for {md_escape(labels[query])}: its query q against each key k. Summing a row of q × k and "
         f"dividing by √{view.d_k} gives the score; the softmax of the scores is the row. Largest weight: "
@@ -210,7 +210,7 @@ def try_this(loaded) -> None:
             st.caption("This model's tokenizer does not produce the token “it” for the example.")
             return
         view = neuron_view(loaded, result.hidden_states[0], 0, 0, it)
-        top = int(np.argmax(view.weights))
+        top = view.strongest
         st.markdown(
             f"1. In the toy, raise d_k to 64 with scaling off: one weight per row takes almost everything.\n"
             f"2. In section 3 keep layer 1, head 1 and the query “it”. You should see its largest weight go to "

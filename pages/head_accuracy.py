@@ -17,8 +17,8 @@ from lessonkit.probes import RELATIONS, coreference_twins, load_coreference_item
 from lessonkit.word_level import merge_attention, word_groups, word_labels
 from ui.app_guard import require_app_navigation
 from ui.charts.head_grid import scores_heatmap
-from ui.sentence_picker import export_buttons, link_to
 from ui.models import get_model
+from ui.sentence_picker import export_buttons, link_to
 
 require_app_navigation()
 

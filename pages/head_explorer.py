@@ -1,16 +1,16 @@
 """Lesson section 2: what the model's heads look at, for any sentence."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from lessonkit.head_patterns import head_label, ranking_rows
+from lessonkit.map_comparison import compare_maps
 from lessonkit.pronoun_links import strongest_link
 from ui import explorer_state
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels, show_chart
-from ui.charts.head_view import HEAD_COLOURS, head_view_spec
+from ui.charts.head_view import head_view_spec
 from ui.charts.heatmap import heatmap
 from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart, thumbnail_png
 from ui.check_yourself import check_yourself
@@ -126,15 +126,11 @@ def lines_view(maps, l_index, h_indices, names, strongest) -> int:
             st.session_state[keys.HX_FOCUS] = -1
         focus = c3.selectbox("Only the lines of one query token", list(range(-1, n)), key=keys.HX_FOCUS,
                              format_func=lambda i: "all tokens" if i < 0 else f"{i}: {maps.labels[i]}")
-    attn_heads = maps.attn[l_index, h_indices]  # heads x q x k
-    if focus >= 0:
-        attn_heads = np.where((np.arange(n) == focus)[None, :, None], attn_heads, 0.0)
-
     def lines_spec():
-        return head_view_spec(attn_heads, maps.labels, names, threshold=threshold, top_k=top_k)
+        return head_view_spec(maps.attn[l_index, h_indices], maps.labels, names, threshold=threshold, top_k=top_k,
+                              only_query=focus if focus >= 0 else None)
 
-    swatches = ["🟦", "🟥", "🟩", "🟧", "🟪", "🟫"]  # the first six of HEAD_COLOURS
-    assert len(swatches) <= len(HEAD_COLOURS)
+    swatches = ["🟦", "🟥", "🟩", "🟧", "🟪", "🟫"]  # the first six of ui.charts.head_view.HEAD_COLOURS
     st.markdown(" · ".join(
         f"{swatches[i] if i < len(swatches) else '▪️'} **{name}**: {md_escape(strongest[(l_index, h)])}"
         for i, (name, h) in enumerate(zip(names, h_indices))
@@ -221,17 +217,16 @@ def compare_view(loaded, maps, l_index, h_indices, names, words, hide) -> None:
                 "subtracted cell by cell. Try whole words, or sentences that differ in one word.", icon="↔️")
         return
     diff_labels = position_labels([a if a == b else f"{a}/{b}" for a, b in zip(maps.labels, twin_maps.labels)])
-    difference = second - first
+    change = compare_maps(first, second)
 
     def diff_chart():
-        return heatmap(difference, diff_labels, diff_labels, value="difference", diverging=True,
+        return heatmap(change.difference, diff_labels, diff_labels, value="difference", diverging=True,
                        title=f"{name}: second minus first")
 
     show_chart(diff_chart(), key="hx_cmp_diff")
     export_buttons(diff_chart, f"compare_difference_{name}", "hx_cmp_diff_export")
-    i, j = np.unravel_index(np.argmax(np.abs(difference)), difference.shape)
-    st.caption(f"Largest change: {md_escape(diff_labels[i])} → {md_escape(diff_labels[j])}, "
-               f"{float(difference[i, j]):+.3f}. Red: more weight in the second sentence.")
+    st.caption(f"Largest change: {md_escape(diff_labels[change.query])} → {md_escape(diff_labels[change.key])}, "
+               f"{change.value:+.3f}. Red: more weight in the second sentence.")
 
 
 def explore(loaded) -> None:

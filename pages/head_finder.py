@@ -17,8 +17,8 @@ from lessonkit.head_patterns import (
 from lessonkit.probes import load_probes
 from ui.app_guard import require_app_navigation
 from ui.charts.head_grid import scores_heatmap
-from ui.sentence_picker import attention_or_message, export_buttons, link_to, scores_for, sentence_picker
 from ui.models import get_model
+from ui.sentence_picker import attention_or_message, export_buttons, link_to, scores_for, sentence_picker
 
 require_app_navigation()
 

@@ -163,3 +163,22 @@ def test_hovering_a_token_keeps_only_its_lines(streamlit_server, browser_page, l
     page.mouse.move(5, 5)  # moving away shows every line again
     page.wait_for_timeout(800)
     assert sum(o > 0.05 for o in page.evaluate(RULE_OPACITIES)) == shown_before
+
+
+def test_guided_walk_opens_the_pronoun_head_with_special_tokens_hidden(streamlit_server, browser_page, screenshot_dir):
+    page = browser_page.page
+    page.goto(f"{streamlit_server}/head_explorer")
+    button = page.get_by_role("button", name="Show me")
+    expect(button).to_be_visible(timeout=300_000)
+    guided = page.get_by_text("You should see").first.text_content()
+    name = guided.split("You should see ")[1].split(" ")[0]  # e.g. L6-H12
+    button.click()
+    page.wait_for_function("() => window.location.search.includes('hide=1')", timeout=60_000)
+    browser_page.wait_until_idle()
+    query = parse_qs(urlsplit(page.url).query)
+    assert f"L{query['layer'][0]}-H{query['head'][0]}" == name
+    assert query["words"] == ["1"] and query["view"] == ["lines"] if "view" in query else query["words"] == ["1"]
+    texts = chart_texts(page)
+    assert "animal" in texts and "it" in texts
+    assert "[CLS]" not in texts and "[SEP]" not in texts and "." not in texts  # hidden, rows renormalised
+    page.screenshot(path=str(screenshot_dir / "head_explorer_guided_walk.png"), full_page=True)

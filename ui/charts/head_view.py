@@ -48,14 +48,19 @@ def head_view_spec(
     threshold: float = 0.05,
     top_k: int = 8,
     width: int = 520,
+    only_query: int | None = None,
 ) -> dict[str, Any]:
     """BertViz-style lines: queries on the left, keys on the right, one colour per head.
 
     attn_heads: heads x q x k. Hovering a token on the left keeps only its lines (on the right:
-    only the lines arriving at it); line thickness and opacity follow the weight.
+    only the lines arriving at it); line thickness and opacity follow the weight. ``only_query``:
+    draw the lines of that query position only.
     """
     n = len(labels)
-    links = top_links(np.asarray(attn_heads), threshold, top_k)
+    attn_heads = np.asarray(attn_heads)
+    if only_query is not None:
+        attn_heads = np.where((np.arange(attn_heads.shape[1]) == only_query)[None, :, None], attn_heads, 0.0)
+    links = top_links(attn_heads, threshold, top_k)
     link_rows = [
         {"h": int(h), "i": int(i), "j": int(j), "w": round(float(w), 4)}
         for h, i, j, w in zip(links["h"], links["i"], links["j"], links["w"])
