@@ -100,6 +100,10 @@ class PollQuestion:
     def option(self, key: str) -> PollOption | None:
         return next((option for option in self.options if option.key == key), None)
 
+    def describe(self, keys: Iterable[str]) -> str:
+        """The chosen options in words, "; " between them (an unknown key as itself)."""
+        return "; ".join(option.text if (option := self.option(key)) else str(key) for key in keys)
+
 
 @dataclass(frozen=True)
 class Poll:
@@ -340,10 +344,9 @@ def _insert_answer_if_open(connection: Connection, row: dict) -> int:
     )
     columns = ["poll_id", "student_key", "response", "answered_at"]
     if dialect in ("sqlite", "postgresql"):
-        if dialect == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert
-        else:
-            from sqlalchemy.dialects.postgresql import insert
+        from sqlalchemy.dialects import postgresql, sqlite
+
+        insert: Any = sqlite.insert if dialect == "sqlite" else postgresql.insert
         statement = insert(poll_answers_table).from_select(columns, source).on_conflict_do_nothing(
             index_elements=["poll_id", "student_key"]
         )
@@ -451,13 +454,12 @@ def answers_frame(bind: Engine | Connection, poll: Poll) -> pd.DataFrame:
     rows = []
     for student_key, response, answered_at in _responses(bind, poll.poll_id):
         keys = json.loads(response)
-        texts = [poll.question.option(key).text if poll.question.option(key) else key for key in keys]
         rows.append({
             "poll_id": poll.poll_id,
             "question": poll.question.label,
             "question_id": poll.question.question_id,
             "student": pseudonym(student_key),
-            "response": "; ".join(texts),
+            "response": poll.question.describe(keys),
             "correct": set(keys) == right,
             "answered_at": answered_at,
         })

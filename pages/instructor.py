@@ -96,8 +96,8 @@ def live_poll_panel() -> None:
 
 def _open_poll() -> None:
     """Button callback: open the chosen bank question (live ones built from the model now)."""
-    question_id = st.session_state.get(POLL_CHOICE_KEY)  # the choice at the click, not at drawing
-    question = bank.question(question_id) if question_id else None
+    question_id = str(st.session_state.get(POLL_CHOICE_KEY) or "")  # the choice at the click, not at drawing
+    question = bank.question(question_id)
     shown = concrete(question) if question is not None else None
     if shown is None:
         st.session_state[OPEN_MESSAGE_KEY] = (
@@ -160,8 +160,8 @@ def answers_panel() -> None:
                "as on the quiz page.")
     table = submissions.per_question(answers, order=sorted(numbers, key=numbers.__getitem__))
     table["question"] = table["question_id"].map(lambda q: iw.question_label(bank, q))
-    table["prompt"] = table["question_id"].map(
-        lambda q: iw.short(bank.question(q).prompt) if bank.question(q) else "(no longer in the bank)")
+    prompts = {question.id: iw.short(question.prompt) for question in bank.questions}
+    table["prompt"] = table["question_id"].map(lambda q: prompts.get(q, "(no longer in the bank)"))
     table["percent_correct"] = (100 * table["share_correct"]).round(1)
     chart = (
         alt.Chart(table)
@@ -190,10 +190,11 @@ def answers_panel() -> None:
     if not answered:
         st.caption("No answers yet to a question with fixed options (live questions differ per model).")
     else:
+        by_id = {q.id: q for q in answered}
         labels = {q.id: f"{iw.question_label(bank, q.id)} · {iw.short(q.prompt)}" for q in answered}
         chosen = st.selectbox("Question", list(labels), format_func=labels.__getitem__,
                               key="instructor-answers-question")
-        question = bank.question(chosen)
+        question = by_id[chosen]
         counts_frame = iw.option_counts(answers, question)
         st.altair_chart(iw.option_chart(counts_frame), width="stretch")
         st.dataframe(counts_frame[["option", "count", "right"]].rename(

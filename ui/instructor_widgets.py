@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import json
 import logging
-from collections.abc import Mapping
 from typing import Any
 
 import altair as alt
@@ -232,10 +231,6 @@ def safe_call(what: str, function, *args: Any, **kwargs: Any) -> Any:
         log.exception("instructor view: %s failed", what)
         st.error(f"Could not {what}: {type(error).__name__}. The details are in the server log.", icon="🚫")
         return FAILED
-
-
-def describe_keys(question: polls.PollQuestion, keys: Mapping | tuple | list) -> str:
-    return "; ".join(question.option(key).text if question.option(key) else str(key) for key in keys)
 
 
 def show_recent_errors() -> None:

@@ -102,20 +102,17 @@ def _ask(poll: polls.Poll, student: str) -> None:
 def _reveal(poll: polls.Poll, mine: tuple[str, ...] | None) -> None:
     question = poll.question
     right = set(question.answer)
-    words = _texts(question, question.answer)
+    words = question.describe(question.answer)
     if mine is None:
         st.info(f"The answer: “{words}”")
     elif set(mine) == right:
         st.success(f"You were right. The answer: “{words}”", icon="✅")
     else:
-        st.error(f"Not this time. You answered “{_texts(question, mine)}”; the answer: “{words}”", icon="❌")
+        st.error(f"Not this time. You answered “{question.describe(mine)}”; the answer: “{words}”", icon="❌")
     for option in question.options:
         mark = "✔" if option.key in right else "✘"
         st.markdown(f"{mark} **{option.text}**  \n{option.explanation}")
 
-
-def _texts(question: polls.PollQuestion, keys) -> str:
-    return "; ".join(question.option(key).text for key in keys if question.option(key))
 
 
 def _draw(student: str | None) -> None:
@@ -143,7 +140,7 @@ def _draw(student: str | None) -> None:
             _reveal(poll, mine)
             return
         if mine is not None:
-            st.success(f"Your answer is in: {_texts(question, mine)}", icon="📬")
+            st.success(f"Your answer is in: {question.describe(mine)}", icon="📬")
         elif poll.state == polls.OPEN:
             _ask(poll, who)
             return
