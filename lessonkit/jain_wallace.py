@@ -298,7 +298,12 @@ def adversarial_attention(
         (logits.grad,) = torch.autograd.grad(loss, [logits])
         optimiser.step()
         if progress is not None:
-            done = step / steps if time_budget is None else max(step / steps, elapsed / time_budget)
+            if time_budget is None:
+                done = step / steps
+            elif time_budget <= 0:  # nothing left of the budget: only the minimum steps run
+                done = step / max(min_steps, 1)
+            else:
+                done = max(step / steps, elapsed / time_budget)
             progress(min(done, 1.0))
     if progress is not None:
         progress(1.0)

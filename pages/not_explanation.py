@@ -25,7 +25,6 @@ PAGE = "pages/not_explanation.py"
 st.title("🧪 Is attention an explanation?")
 
 loaded = models.get_model()
-head = models.get_sentiment_head(loaded) if loaded is not None else None
 model_name = loaded.facts.name if loaded is not None else "the transformer"
 n_layers = loaded.facts.n_layers if loaded is not None else 1
 n_heads = loaded.facts.n_heads if loaded is not None else 1
@@ -104,7 +103,7 @@ def live_lab() -> None:
     if choice == lab.BILSTM:
         found = lab.bilstm_lab(clean)
         what, note = "attention weight", "the BiLSTM"
-    elif loaded is None or head is None:
+    elif loaded is None or (head := models.get_sentiment_head(loaded)) is None:
         st.info(f"The transformer part needs {md_escape(model_name)} and a sentiment head (see above); "
                 "the BiLSTM still works.", icon="ℹ️")
         return
@@ -232,6 +231,7 @@ def test_set() -> None:
             seed2 = models.get_bilstm("seed2")
             split = load_sentiment_split()
             bar = st.progress(0.0, text="Working through the sentences…")
+            head = models.get_sentiment_head(loaded) if loaded is not None else None
             summaries = sample_summaries(
                 bilstm[0] if bilstm else None, seed2[0] if seed2 else None, shipped_tokenizer(), loaded, head,
                 split.test_texts[:n_sample], split.test_labels[:n_sample].tolist(),

@@ -161,8 +161,11 @@ def test_time_budget_stops_the_transformer_adversary_and_keeps_the_tolerance(loa
 
     sentence = jw.encode_for_transformer(loaded_model, "the food was cold and the waiter was rude to us")
     probe, _ = jw.transformer_probe(loaded_model, load_head(), sentence.encoded, 0, list(range(12)))
-    result = jw.adversarial_attention(probe, restarts=2, steps=500, lr=0.1, time_budget=0.0, min_steps=3)
+    reported = []
+    result = jw.adversarial_attention(probe, restarts=2, steps=500, lr=0.1, time_budget=0.0, min_steps=3,
+                                      progress=reported.append)
     assert result.steps_run == 3
+    assert reported == pytest.approx([0.0, 1 / 3, 2 / 3, 1.0])
     output = probe.predict(result.attention[None])[0]
     assert abs(output - probe.base_output) <= jw.OUTPUT_TOLERANCE + 1e-5
     reached = float(np.mean([jensenshannon(a, b) ** 2 for a, b in zip(result.attention, probe.attention)]))
