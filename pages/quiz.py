@@ -15,6 +15,7 @@ from ui.learner_progress import (
     sync_progress,
 )
 from ui.links import lesson_link
+from ui.live_poll import show_open_poll
 from ui.quiz_widgets import (
     class_mode_panel,
     first_try_score,
@@ -28,17 +29,11 @@ from ui.quiz_widgets import (
 )
 from ui.session_keys import QUIZ_RETRY_IDS
 
-try:  # live polls (ui/live_poll.py) are built separately; the quiz works without them
-    from ui.live_poll import show_open_poll
-except ImportError:
-    show_open_poll = None  # type: ignore[assignment]
-
 require_app_navigation()
 sync_progress()  # also done by the sidebar; here so the page keeps progress when run on its own
 
 st.title("🎓 Final quiz")
-if show_open_poll is not None:
-    show_open_poll()
+show_open_poll()
 st.markdown(
     "The lesson's own questions first, then more from every part of the lesson (not the ones the "
     "pages' *Check yourself* blocks ask). Press **Check** after each one to see at once whether you "
