@@ -10,6 +10,7 @@ import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import altair as alt
 import numpy as np
 import streamlit as st
 
@@ -169,7 +170,7 @@ def attention_or_message(loaded: LoadedModel, text: str, pair: str | None) -> Se
         return None
 
 
-def export_buttons(chart_factory: Callable[[], object], name: str, key: str) -> None:
+def export_buttons(chart_factory: Callable[[], alt.TopLevelMixin | dict], name: str, key: str) -> None:
     """PNG and SVG download buttons; the files are rendered only when a button is clicked."""
     safe = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name)[:60] or "chart"
     with st.container(horizontal=True):

@@ -8,6 +8,7 @@ local renderer), also without network. Heads are labelled from 1 (``L3-H5``), li
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Literal
 
 import altair as alt
 
@@ -42,7 +43,9 @@ def chart_svg(chart: alt.TopLevelMixin | dict) -> str:
     return vlc.vegalite_to_svg(spec_dict(chart))
 
 
-def show_chart(chart: alt.TopLevelMixin | dict, key: str | None = None, width: str = "content") -> None:
+def show_chart(
+    chart: alt.TopLevelMixin | dict, key: str | None = None, width: Literal["stretch", "content"] = "content"
+) -> None:
     """Draw a chart built by these modules without re-validating it against the Vega-Lite schema.
 
     st.altair_chart validates every chart on every rerun (most of a small chart's cost); ours

@@ -6,6 +6,7 @@ row and column). Labels travel as categories, so a long map sends each token tex
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import altair as alt
 import numpy as np
@@ -33,12 +34,12 @@ def heatmap(
     row_title: str = "query (output position)",
     col_title: str = "key (input token)",
     title: str = "",
-    scheme: str = "blues",
+    scheme: Any = "blues",  # a Vega scheme name
     domain: tuple[float, float] | None = None,
     diverging: bool = False,
     annotate: bool = False,
     cell_size: float | None = None,
-) -> alt.LayerChart:
+) -> alt.TopLevelMixin:
     """Rows x columns heatmap, exact values in the tooltip (and printed in each cell when ``annotate``).
 
     diverging: a red/blue scale centred on 0 (differences of two maps); ``domain`` fixes the colour

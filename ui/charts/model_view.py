@@ -48,7 +48,7 @@ def model_view_chart(
     attn: np.ndarray,
     tile_notes: dict[tuple[int, int], str] | None = None,
     tile_px: int = 64,
-) -> alt.LayerChart:
+) -> alt.TopLevelMixin:
     """All heads as small multiples: attn layers x heads x q x k -> one thumbnail per head.
 
     Rows of the grid are layers, columns heads. Each thumbnail is a small PNG embedded in the

@@ -42,7 +42,7 @@ def _bars(values: np.ndarray, rows: Sequence[str], field: str, title: str, fmt: 
         tooltip=[alt.Tooltip("key:N", title="key"), alt.Tooltip(f"{field}:Q", format=".4f")],
     )
     labels = base.mark_text(align="left", dx=3, fontSize=10).encode(x=alt.datum(0), text="text:N")
-    return alt.layer(bars, labels).properties(width=90, height=ROW * len(rows))
+    return alt.LayerChart(layer=[bars, labels], width=90, height=ROW * len(rows))
 
 
 def neuron_view_chart(view: NeuronView, labels: Sequence[str], shown: np.ndarray) -> alt.VConcatChart:
