@@ -165,8 +165,10 @@ class ResultsFileError(RuntimeError):
     """The saved measurement is missing or unreadable; the message names the file and the command."""
 
 
-def load_results(path: Path = RESULT_FILE) -> FaithfulnessResult:
-    """The validated measurement; ResultsFileError naming the file and the rebuild command otherwise."""
+def load_results(path: Path | None = None) -> FaithfulnessResult:
+    """The validated measurement (default results/faithfulness.json); ResultsFileError naming the file
+    and the rebuild command otherwise."""
+    path = RESULT_FILE if path is None else path
     rebuild = f"Rebuild it with `{REBUILD_COMMAND}` (about ten minutes on 2 cores)."
     name = f"results/{Path(path).name}"
     if not Path(path).is_file():

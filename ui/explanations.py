@@ -272,4 +272,5 @@ def map_view(
     matrix = np.asarray(matrix, dtype=np.float64)
     peak = float(matrix.max()) if matrix.size else 0.0
     scaled = matrix / peak if peak > 0 else matrix
-    container.image(thumbnail_png(scaled, 320), caption=f"{title} (darker = larger; whole map)", width=320)
+    container.image(thumbnail_png(scaled, 320), caption=f"{title} (darker = larger; whole map)", width=320,
+                    output_format="PNG")
