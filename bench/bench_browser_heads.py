@@ -25,8 +25,9 @@ CHART = '[data-testid="stVegaLiteChart"] svg.marks'
 
 
 def _drawn(page, timeout_ms: int = 120_000) -> None:
-    page.wait_for_selector(f"{CHART} g.mark-rule path, {CHART} g.mark-rule line, {CHART} g.mark-rect path, "
-                           f"{CHART} g.mark-image image, [data-testid='stImage'] img", state="attached", timeout=timeout_ms)
+    """Until the chart's marks are in the page (Vega draws a view's marks in one pass)."""
+    page.wait_for_selector(f"{CHART} g.mark-rule > *, {CHART} g.mark-rect > *, {CHART} g.mark-image > *",
+                           state="attached", timeout=timeout_ms)
 
 
 def main(repeats: int = 3) -> None:

@@ -125,9 +125,9 @@ def scaling() -> None:
     largest, spread = peakedness_charts(peakedness, float(np.log(n_keys)))
     chart_columns = st.columns(2)
     with chart_columns[0]:
-        show_chart(largest, width="stretch")
+        show_chart(largest)
     with chart_columns[1]:
-        show_chart(spread, width="stretch")
+        show_chart(spread)
     unscaled, scaled_ = largest_weight_at(peakedness, 512)
     st.caption(f"At d_k = 512 the top key takes {unscaled:.1%} of the weight on average without scaling, "
                f"{scaled_:.1%} with it ({n_draws} random queries, {n_keys} keys).")

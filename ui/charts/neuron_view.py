@@ -24,7 +24,7 @@ def _strip(values: np.ndarray, rows: Sequence[str], title: str, limit: float, ro
         .mark_rect()
         .encode(
             x=alt.X("dim:O", title="element (1 … d_k)", axis=alt.Axis(labels=d_k <= 32, ticks=False, labelFontSize=8)),
-            y=alt.Y("row:N", sort=list(rows), title=row_title, axis=alt.Axis(labelLimit=110) if row_title is not None else None),
+            y=alt.Y("row:N", sort=list(rows), title=row_title, axis=alt.Axis(labelLimit=110, labelOverlap=False) if row_title is not None else None),
             color=alt.Color("v:Q", scale=alt.Scale(scheme="purpleorange", domain=[-limit, limit]), legend=None),
             tooltip=[alt.Tooltip("row:N", title="token"), alt.Tooltip("dim:O", title="element"),
                      alt.Tooltip("v:Q", title="value", format=".4f")],

@@ -16,12 +16,12 @@ def peakedness_charts(peakedness: pd.DataFrame, uniform_entropy: float) -> tuple
     largest = (
         base.mark_line(point=True)
         .encode(y=alt.Y("mean largest weight:Q", scale=alt.Scale(domain=[0, 1])))
-        .properties(title="How much the top key takes", height=260)
+        .properties(title="How much the top key takes", width=360, height=240)
     )
     uniform = alt.Chart(pd.DataFrame({"uniform": [uniform_entropy]})).mark_rule(strokeDash=[4, 4]).encode(
         y="uniform:Q", tooltip=[alt.Tooltip("uniform:Q", title="entropy of uniform weights", format=".4f")]
     )
     spread = (base.mark_line(point=True).encode(y=alt.Y("mean entropy (nats):Q")) + uniform).properties(
-        title="Entropy of the weights (dashed: uniform)", height=260
+        title="Entropy of the weights (dashed: uniform)", width=360, height=240
     )
     return largest, spread
