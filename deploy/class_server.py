@@ -23,7 +23,6 @@ import base64
 import contextlib
 import glob
 import hashlib
-import json
 import os
 import pwd
 import re
@@ -91,6 +90,8 @@ ENV_DATABASE_PASSWORD_FILE = "LESSON_DATABASE_PASSWORD_FILE"
 ENV_INSTRUCTOR_PASSWORD = "LESSON_INSTRUCTOR_PASSWORD"
 ENV_INSTRUCTOR_PASSWORD_FILE = "LESSON_INSTRUCTOR_PASSWORD_FILE"
 ENV_COOKIE_SECRET = "STREAMLIT_SERVER_COOKIE_SECRET"  # Streamlit's own variable for server.cookieSecret
+LAUNCHER_VARIABLES = (ENV_DATABASE_URL, ENV_DATABASE_PASSWORD_FILE, ENV_INSTRUCTOR_PASSWORD,
+                      ENV_INSTRUCTOR_PASSWORD_FILE, ENV_COOKIE_SECRET)
 
 
 # --------------------------------------------------------------------------- small helpers
@@ -123,6 +124,14 @@ def _wait_until(predicate, what: str, timeout: float, processes: Sequence[subpro
         time.sleep(0.2)
 
 
+def _private_file(path: Path, text: str) -> Path:
+    """Write text to a file only its owner can read."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return path
+
+
 def _stop(*processes: subprocess.Popen, timeout: float = 15) -> None:
     """SIGTERM to all at once, then wait; SIGKILL whatever is still running after ``timeout``."""
     running = [process for process in processes if process.poll() is None]
@@ -149,19 +158,23 @@ def postgres_bindir() -> Path | None:
     return Path(initdb).parent if initdb else None
 
 
-def postgres_url(port: int, database: str = "class_quiz") -> str:
-    """SQLAlchemy URL of a throwaway_postgres database (user postgres, trust authentication)."""
-    return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{database}"
+def postgres_url(port: int, database: str = "class_quiz", password: str | None = None) -> str:
+    """SQLAlchemy URL of a throwaway_postgres database (user postgres)."""
+    from sqlalchemy.engine import URL
+
+    return URL.create("postgresql+psycopg", username="postgres", password=password, host="127.0.0.1", port=port,
+                      database=database).render_as_string(hide_password=False)
 
 
 @contextlib.contextmanager
 def throwaway_postgres(database: str = "class_quiz", max_connections: int = 120,
-                       port: int | None = None) -> Iterator[str]:
+                       port: int | None = None, password: str | None = None) -> Iterator[str]:
     """A PostgreSQL server in a temporary folder on 127.0.0.1 and a free port; yields its SQLAlchemy URL.
 
     initdb + pg_ctl from Debian's postgresql, run as the ``postgres`` OS user when we are root
-    (PostgreSQL refuses to run as root); stopped and deleted on exit. Raises RuntimeError when the
-    binaries are missing.
+    (PostgreSQL refuses to run as root); stopped and deleted on exit. Without ``password`` every
+    local connection is trusted; with one, it is required (scram-sha-256) and is in the URL.
+    Raises RuntimeError when the binaries are missing.
     """
     import psycopg
 
@@ -177,6 +190,13 @@ def throwaway_postgres(database: str = "class_quiz", max_connections: int = 120,
         prefix = ["runuser", "-u", "postgres", "--"]
     data, log = folder / "data", folder / "server.log"
     port = port or free_port()
+    authentication = ["-A", "trust"]
+    if password is not None:
+        password_file = folder / "password.txt"
+        password_file.write_text(password, encoding="utf-8")
+        if prefix:
+            os.chown(password_file, user.pw_uid, user.pw_gid)
+        authentication = ["-A", "scram-sha-256", f"--pwfile={password_file}"]
 
     def run(*command: str, timeout: int = 120) -> None:
         result = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=timeout)
@@ -184,15 +204,15 @@ def throwaway_postgres(database: str = "class_quiz", max_connections: int = 120,
             raise RuntimeError(f"{command[0]} failed:\n{result.stdout}\n{result.stderr}")
 
     try:
-        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8",
+        run(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", *authentication, "-E", "UTF8",
             "--no-sync", "--no-instructions")
         options = (f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
                    f"-c max_connections={max_connections}")
         run(str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-o", options, "-w", "-t", "60", "start")
-        admin = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
-        with psycopg.connect(admin, autocommit=True) as connection:
+        with psycopg.connect(host="127.0.0.1", port=port, user="postgres", dbname="postgres", password=password,
+                             autocommit=True) as connection:
             connection.execute(f'CREATE DATABASE "{database}"')
-        yield postgres_url(port, database)
+        yield postgres_url(port, database, password)
     finally:
         if (data / "postmaster.pid").exists():
             subprocess.run([*prefix, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
@@ -219,8 +239,16 @@ def streamlit_argv(port: int, address: str, secrets_file: Path) -> list[str]:
 
 
 def _toml_string(value: str) -> str:
-    # a JSON string is a valid TOML basic string (same escapes, \uXXXX for the rest)
-    return json.dumps(value, ensure_ascii=True)
+    """A TOML basic string: quote and backslash escaped, control characters (DEL too) as \\uXXXX."""
+    escaped = []
+    for character in value:
+        if character in '"\\':
+            escaped.append("\\" + character)
+        elif ord(character) < 0x20 or ord(character) == 0x7F:
+            escaped.append(f"\\u{ord(character):04x}")
+        else:
+            escaped.append(character)
+    return '"' + "".join(escaped) + '"'
 
 
 def _read_secret_file(path: str) -> str:
@@ -253,6 +281,11 @@ def replica_secrets_from_env(env: Mapping[str, str]) -> str:
     return secrets_toml(url, password)
 
 
+def replica_command(port: int, address: str) -> list[str]:
+    """Arguments after ``python`` that start one replica (deploy/compose.yaml runs the same)."""
+    return ["-m", "deploy.class_server", "replica", "--port", str(port), "--address", address]
+
+
 def run_replica(port: int, address: str, runtime_dir: Path | None) -> None:
     """Write this replica's secrets to a private folder, then become ``streamlit run`` (same process id)."""
     text = replica_secrets_from_env(os.environ)
@@ -261,10 +294,7 @@ def run_replica(port: int, address: str, runtime_dir: Path | None) -> None:
     folder = runtime_dir or Path(tempfile.mkdtemp(prefix="lesson-replica-"))
     folder.mkdir(parents=True, exist_ok=True)
     folder.chmod(0o700)
-    secrets_file = folder / "secrets.toml"
-    descriptor = os.open(secrets_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-        handle.write(text)
+    secrets_file = _private_file(folder / "secrets.toml", text)
     env = {k: v for k, v in os.environ.items()
            if k not in (ENV_DATABASE_URL, ENV_INSTRUCTOR_PASSWORD)}  # they are in the secrets file now
     env.setdefault("HF_HUB_OFFLINE", "1")
@@ -291,6 +321,13 @@ def _resolve(address: str) -> str:
     return f"{socket.gethostbyname(host)}:{port}"
 
 
+def learner_cookie() -> tuple[str, int]:
+    """Name and lifetime (s) of the app's anonymous learner-id cookie, which nginx issues (see the template)."""
+    from ui.learner_progress import COOKIE_MAX_AGE_S, COOKIE_NAME
+
+    return COOKIE_NAME, COOKIE_MAX_AGE_S
+
+
 def render_nginx_conf(listen: str, replica_addresses: Sequence[str], runtime_dir: Path) -> str:
     """deploy/nginx.conf.template with every {{placeholder}} filled in."""
     if not replica_addresses:
@@ -303,7 +340,10 @@ def render_nginx_conf(listen: str, replica_addresses: Sequence[str], runtime_dir
         backups = [f"        server {other.address} backup;" for other in upstreams if other is not upstream]
         blocks.append("\n".join([f"    upstream lesson_{upstream.name} {{",
                                  f"        server {upstream.address};", *backups, "    }"]))
+    cookie_name, cookie_max_age = learner_cookie()
     values = {
+        "learner_cookie": cookie_name,
+        "learner_cookie_max_age": str(cookie_max_age),
         "listen": listen,
         "runtime_dir": str(runtime_dir),
         "content_security_policy": content_security_policy(),
@@ -398,23 +438,31 @@ class ClassServer:
         root = self.workdir or Path(self._stack.enter_context(tempfile.TemporaryDirectory(prefix="lesson-class-")))
         root.mkdir(parents=True, exist_ok=True)
         self.logs = root
+        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **self.extra_env)
         postgres_port = None
         if self.database_url is None:
-            # the replicas start (about as slow as initdb) while PostgreSQL is made; they connect
-            # only when the first answer is sent or read
+            # as in deploy/compose.yaml: a password-protected database, the URL without the password
+            # and the password in a file. The replicas start (about as slow as initdb) while
+            # PostgreSQL is made; they connect only when the first answer is sent or read.
             postgres_port = free_port()
-            self.database_url = postgres_url(postgres_port)
-        env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", **self.extra_env)
-        env[ENV_DATABASE_URL] = self.database_url
+            self._db_password = secrets.token_hex(16)
+            self.database_url = postgres_url(postgres_port, password=self._db_password)
+            env[ENV_DATABASE_URL] = postgres_url(postgres_port)
+            env[ENV_DATABASE_PASSWORD_FILE] = str(_private_file(root / "db_password.txt", self._db_password))
+        else:
+            env[ENV_DATABASE_URL] = self.database_url
         env[ENV_COOKIE_SECRET] = env.get(ENV_COOKIE_SECRET) or secrets.token_hex(32)
         if self.instructor_password:
-            env[ENV_INSTRUCTOR_PASSWORD] = self.instructor_password
-        # registered first, so replicas started before a failure are stopped too
-        self._stack.callback(lambda: _stop(*(node.process for node in self.nodes.values())))
+            env[ENV_INSTRUCTOR_PASSWORD_FILE] = str(
+                _private_file(root / "instructor_password.txt", self.instructor_password))
+        self.replica_env = {name: env[name] for name in LAUNCHER_VARIABLES if name in env}
+        # registered first, so replicas started before a failure are stopped too; answers are in the
+        # database, so a replica still closing sessions after 5 s is killed
+        self._stack.callback(lambda: _stop(*(node.process for node in self.nodes.values()), timeout=5))
         for index in range(1, self.replicas + 1):
             self._start_replica(f"r{index}", root, env)
         if postgres_port is not None:
-            self._stack.enter_context(throwaway_postgres(port=postgres_port))
+            self._stack.enter_context(throwaway_postgres(port=postgres_port, password=self._db_password))
         # replicas start in parallel; wait for all of them
         for node in self.nodes.values():
             _wait_until(lambda n=node: is_healthy(n.url), f"replica {node.name}", self.start_timeout,
@@ -436,8 +484,7 @@ class ClassServer:
         log = root / f"replica-{name}.log"
         handle = self._stack.enter_context(open(log, "w"))  # noqa: SIM115 - closed by the ExitStack
         process = subprocess.Popen(
-            [sys.executable, "-m", "deploy.class_server", "replica", "--port", str(port), "--address", "127.0.0.1",
-             "--runtime-dir", str(root / f"replica-{name}")],
+            [sys.executable, *replica_command(port, "127.0.0.1"), "--runtime-dir", str(root / f"replica-{name}")],
             cwd=REPO, env=dict(env), stdout=handle, stderr=subprocess.STDOUT,
         )
         self.nodes[name] = Replica(name, port, process, log)
@@ -459,7 +506,7 @@ def _parse_listen(value: str) -> str:
     return value
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m deploy.class_server", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
     up = commands.add_parser("up", help="PostgreSQL (unless --database-url), N replicas and nginx on this host")
@@ -475,7 +522,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     proxy.add_argument("--listen", type=_parse_listen, default="0.0.0.0:8080")
     proxy.add_argument("--replica", action="append", required=True, help="host:port of a replica (repeat)")
     proxy.add_argument("--runtime-dir", type=Path, default=Path("/tmp/lesson-proxy"))
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
 
     if args.command == "replica":
         run_replica(args.port, args.address, args.runtime_dir)

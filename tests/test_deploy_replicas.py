@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import os
 import re
 import socket
@@ -33,11 +34,26 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import yaml
 from playwright.sync_api import Page, expect
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from deploy.class_server import REPLICA_HEADER, ROUTE_COOKIE, ClassServer, nginx_binary, postgres_bindir
+from deploy.class_server import (
+    ENV_DATABASE_PASSWORD_FILE,
+    ENV_DATABASE_URL,
+    ENV_INSTRUCTOR_PASSWORD_FILE,
+    LAUNCHER_VARIABLES,
+    REPLICA_HEADER,
+    ROUTE_COOKIE,
+    ClassServer,
+    build_parser,
+    learner_cookie,
+    nginx_binary,
+    postgres_bindir,
+    replica_command,
+    replica_secrets_from_env,
+)
 from lessonkit import submissions
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
@@ -252,11 +268,56 @@ def answers_in_database(url: str) -> dict[str, set[tuple[str, bool]]]:
     return by_name
 
 
-# --------------------------------------------------------------------------- tests
+# --------------------------------------------------------------------------- tests without servers
+
+
+def compose_file() -> dict:
+    return yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text(encoding="utf-8"))
+
+
+def test_compose_and_dockerfile_run_the_launcher_commands_the_test_runs():
+    services = compose_file()["services"]
+    replicas = {name: service for name, service in services.items() if service.get("command", [])[3:4] == ["replica"]}
+    assert sorted(replicas) == ["app1", "app2"]
+    for service in replicas.values():
+        assert service["command"] == ["python", *replica_command(8501, "0.0.0.0")]
+        # the variables the launcher reads, as the test's ClassServer sets them (checked below)
+        assert set(service["environment"]) <= set(LAUNCHER_VARIABLES)
+    proxy = build_parser().parse_args(services["proxy"]["command"][3:])
+    assert services["proxy"]["command"][:3] == ["python", "-m", "deploy.class_server"]
+    assert (proxy.command, sorted(proxy.replica)) == ("proxy", [f"{name}:8501" for name in sorted(replicas)])
+    dockerfile = (REPO / "deploy" / "Dockerfile").read_text(encoding="utf-8")
+    cmd = json.loads(re.search(r"^CMD (\[.*\])$", dockerfile, re.M).group(1))
+    assert cmd == ["python", *replica_command(8501, "0.0.0.0")]
+    assert re.search(r"apt-get install .*\bnginx\b", dockerfile) and "bookworm" in dockerfile
+
+
+def test_replica_secrets_are_read_from_files_and_survive_any_characters(tmp_path):
+    password = 'pa"ss\\wörd\t] = 🔑\x7f'
+    (tmp_path / "db.txt").write_text("s3:cr@t/x#\n", encoding="utf-8")
+    (tmp_path / "instructor.txt").write_text(password + "\n", encoding="utf-8")
+    text = replica_secrets_from_env({
+        ENV_DATABASE_URL: "postgresql+psycopg://lesson@db:5432/class_quiz",
+        ENV_DATABASE_PASSWORD_FILE: str(tmp_path / "db.txt"),
+        ENV_INSTRUCTOR_PASSWORD_FILE: str(tmp_path / "instructor.txt"),
+    })
+    parsed = tomllib.loads(text)
+    assert parsed["instructor_password"] == password
+    url = sa.engine.make_url(parsed["connections"]["submissions"]["url"])
+    assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
+        "postgresql+psycopg", "lesson", "s3:cr@t/x#", "db", 5432, "class_quiz")
+    with pytest.raises(SystemExit, match=ENV_DATABASE_URL):
+        replica_secrets_from_env({})
+
+
+# --------------------------------------------------------------------------- tests on the running set-up
 
 
 def test_security_headers_and_a_policy_streamlit_renders_under(class_setup, chromium_browser):
     server, _ = class_setup
+    # the replicas got the variables deploy/compose.yaml gives its replicas (values differ)
+    replica_environment = next(iter(compose_file()["services"].values()))["environment"]
+    assert set(server.replica_env) == set(replica_environment)
     with urllib.request.urlopen(f"{server.url}/") as response:
         headers, html = response.headers, response.read().decode("utf-8")
     assert headers["X-Frame-Options"] == "DENY"
@@ -276,8 +337,20 @@ def test_security_headers_and_a_policy_streamlit_renders_under(class_setup, chro
         request = urllib.request.Request(f"{server.url}/_stcore/health", headers={"Cookie": f"{ROUTE_COOKIE}={sent}"})
         with urllib.request.urlopen(request) as response:
             served = response.headers[REPLICA_HEADER]
-            assert response.headers["Set-Cookie"] == f"{ROUTE_COOKIE}={served}; Path=/; HttpOnly; SameSite=Lax"
+            routes = [c for c in response.headers.get_all("Set-Cookie") if c.startswith(f"{ROUTE_COOKIE}=")]
+            assert routes == [f"{ROUTE_COOKIE}={served}; Path=/; HttpOnly; SameSite=Lax"]
         assert served == sent if sent != "r9" else served in ("r1", "r2")
+    # a browser without the app's learner id gets a random one from nginx (the app's format), once
+    learner, _ = learner_cookie()
+    issued = []
+    for cookie in ("", f"{learner}=0123456789abcdef0123456789abcdef", f"{learner}=not-an-id"):
+        request = urllib.request.Request(f"{server.url}/_stcore/health", headers={"Cookie": cookie})
+        with urllib.request.urlopen(request) as response:
+            issued.append([c for c in response.headers.get_all("Set-Cookie") if c.startswith(f"{learner}=")])
+    assert [len(cookies) for cookies in issued] == [1, 0, 1]
+    ids = [re.fullmatch(rf"{learner}=([0-9a-f]{{32}}); Path=/; Max-Age=\d+; SameSite=Lax", cookies[0]).group(1)
+           for cookies in (issued[0], issued[2])]
+    assert ids[0] != ids[1]
 
     # the quiz on both replicas at once (this also loads each replica's model before the class)
     q1 = quiz_questions()[0]
@@ -293,6 +366,7 @@ def test_security_headers_and_a_policy_streamlit_renders_under(class_setup, chro
             assert page.locator('[data-testid="stException"]').count() == 0
             assert route_of(context) == route
             assert csp_violations(page) == []
+            assert [c["name"] for c in context.cookies() if c["name"] == learner] == [learner]
         assert [text for text in console if "Content Security Policy" in text] == []
         # the policy is enforced, not only sent: an injected inline script does not run
         ran = pages[0].evaluate("""() => { const s = document.createElement('script');
