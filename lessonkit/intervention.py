@@ -47,8 +47,12 @@ class NotEditableError(TypeError):
 
 def register_editable_attention() -> str:
     from transformers import AttentionInterface
+    from transformers.masking_utils import AttentionMaskInterface, eager_mask
 
     AttentionInterface.register(EDITABLE_IMPLEMENTATION, _editable_attention)
+    # Without a mask function of its own, a registered implementation gets attention_mask=None:
+    # padded positions of a batch would be attended to. Eager's additive mask is what it adds.
+    AttentionMaskInterface.register(EDITABLE_IMPLEMENTATION, eager_mask)
     return EDITABLE_IMPLEMENTATION
 
 
