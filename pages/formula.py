@@ -70,10 +70,10 @@ def claim() -> None:
 def toy() -> None:
     st.subheader("1 · A toy head you can edit")
     controls = st.columns(4)
-    n_tokens = controls[0].slider("Tokens", 2, len(TOY_WORDS), 4, key="toy_n")
-    d_k = controls[1].slider("d_k", 1, 64, 4, key="toy_dk")
-    seed = int(controls[2].number_input("Random seed", 0, 10_000, 0, step=1, key="toy_seed"))
-    scaled = controls[3].toggle("Divide by √d_k", value=True, key="toy_scale")
+    n_tokens = controls[0].slider("Tokens", 2, len(TOY_WORDS), 4, key=keys.TOY_TOKENS)
+    d_k = controls[1].slider("d_k", 1, 64, 4, key=keys.TOY_D_K)
+    seed = int(controls[2].number_input("Random seed", 0, 10_000, 0, step=1, key=keys.TOY_SEED))
+    scaled = controls[3].toggle("Divide by √d_k", value=True, key=keys.TOY_SCALED)
     words = TOY_WORDS[:n_tokens]
     queries, keys_, values = random_toy_vectors(n_tokens, d_k, VALUE_SIZE, seed)
 
@@ -119,8 +119,8 @@ def scaling() -> None:
     st.markdown("With N(0, 1) entries, q·k has variance $d_k$: big heads give spread-out scores, and the softmax "
                 "turns nearly one-hot (saturated, tiny gradients). Dividing by √d_k keeps the variance at 1.")
     c1, c2 = st.columns(2)
-    n_keys = c1.slider("Keys per query", 2, 64, 10, key="scale_keys")
-    n_draws = c2.select_slider("Random draws per point", [100, 300, 1000, 3000], value=1000, key="scale_draws")
+    n_keys = c1.slider("Keys per query", 2, 64, 10, key=keys.SCALING_KEYS)
+    n_draws = c2.select_slider("Random draws per point", [100, 300, 1000, 3000], value=1000, key=keys.SCALING_DRAWS)
     peakedness = cached_peakedness(n_keys, n_draws)
     largest, spread = peakedness_charts(peakedness, float(np.log(n_keys)))
     chart_columns = st.columns(2)

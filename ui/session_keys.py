@@ -62,6 +62,12 @@ FORMULA_LAYER = "real_layer"
 FORMULA_HEAD = "real_head"
 FORMULA_QUERY = "real_query"
 FORMULA_READY = "formula_ready"  # the URL has been read into the widgets once this session
+TOY_TOKENS = "toy_n"
+TOY_D_K = "toy_dk"
+TOY_SEED = "toy_seed"
+TOY_SCALED = "toy_scale"
+SCALING_KEYS = "scale_keys"
+SCALING_DRAWS = "scale_draws"
 
 # --- "Is attention an explanation?" (pages/not_explanation.py, ui/jain_wallace_lab.py)
 NE_TEXT = "ne_text"
