@@ -1,6 +1,7 @@
 """Shared fixtures: the model (loaded once per test session) and a real browser against a real server."""
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -118,23 +119,55 @@ def chromium_browser():
         browser.close()
 
 
+# Counts Streamlit's script runs in the page: the app root's data-test-script-state turns to
+# "running" once per run, however short the run (a fixed sleep could miss it).
+COUNT_RUNS_SCRIPT = """
+window.__streamlitRuns = 0;
+new MutationObserver(records => {
+  for (const record of records) {
+    if (record.target.getAttribute('data-test-script-state') === 'running') window.__streamlitRuns += 1;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+
+
 class RecordingPage:
-    """A Playwright page plus every request it made that left the machine."""
+    """A Playwright page plus every request it made that left the machine, and a count of script runs."""
 
     def __init__(self, page):
         self.page = page
         self.offsite_requests: list[str] = []
+        self._runs_waited_for = 0
         page.on("request", self._record)
+        page.add_init_script(COUNT_RUNS_SCRIPT)
 
     def _record(self, request) -> None:
         if not is_loopback_url(request.url):
             self.offsite_requests.append(request.url)
 
-    def wait_until_idle(self, timeout_ms: int = 120_000) -> None:
-        """Wait until Streamlit has finished the current run (its status widget is gone)."""
+    def runs(self) -> int:
+        return int(self.page.evaluate("window.__streamlitRuns || 0"))
+
+    def wait_until_idle(self, timeout_ms: int = 120_000, start_within_ms: int = 3_000) -> None:
+        """Wait for the run the last action started (if one starts within ``start_within_ms``) to finish.
+
+        A new page load resets the count; either way we wait until a run newer than the last one
+        waited for has started, then until the app reports it is not running.
+        """
         self.page.wait_for_selector('[data-testid="stApp"]', timeout=timeout_ms)
-        self.page.wait_for_timeout(300)
+        if self.runs() < self._runs_waited_for:  # a new document: counting restarted
+            self._runs_waited_for = 0
+        from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
+
+        with contextlib.suppress(PlaywrightTimeoutError):  # no run started: the action did not need one
+            self.page.wait_for_function(
+                f"() => (window.__streamlitRuns || 0) > {self._runs_waited_for}", timeout=start_within_ms
+            )
+        self.page.wait_for_selector(
+            '[data-testid="stApp"]:not([data-test-script-state="running"])', timeout=timeout_ms
+        )
         self.page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+        self._runs_waited_for = self.runs()
 
 
 @pytest.fixture
