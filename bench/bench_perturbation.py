@@ -44,7 +44,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--training", action="store_true", help="also time the classifiers' training")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest on a shared machine)")
     args = parser.parse_args(argv or [])
+    torch.set_num_threads(max(1, args.threads))
     repeats = 1 if args.quick else 3
 
     from lessonkit import bilstm_classifier as bc

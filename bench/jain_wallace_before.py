@@ -235,7 +235,7 @@ def adversarial_attention(
         change=float(abs(best_output[winner] - probe.base_output)),
         base_output=probe.base_output,
         restart_jsds=best_jsd,
-        initial_jsds=initial_jsds,
+        initial_jsds=initial_jsds if initial_jsds is not None else np.zeros(0),
     )
 
 

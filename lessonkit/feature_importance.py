@@ -121,7 +121,7 @@ def transformer_sentence_stats(loaded, head, text: str, layer: int, heads: list[
     real = [int(i) for i in np.flatnonzero(sentence.removable)]  # without [CLS] and [SEP]
     importances = transformer_importances(loaded, head, encoded, received, real)
     # no time budget here: the saved statistics should not depend on how busy the machine was
-    adversary = jw.adversarial_attention(probe, **{**jw.TRANSFORMER_ADVERSARY, "time_budget": None})
+    adversary = jw.adversarial_attention(probe, **jw.TRANSFORMER_ADVERSARY)
     return {
         "n_tokens": len(sentence.tokens),
         "label": label,
@@ -152,7 +152,7 @@ def summarise_sentences(rows: list[dict]) -> dict:
 
 def sample_summaries(
     bilstm, seed2_bilstm, tokenizer, loaded, head, texts: list[str], labels: list[int],
-    progress: Callable[[float, str], None] | None = None,
+    progress: Callable[[float, str], object] | None = None,
 ) -> dict[str, dict]:
     """{"bilstm": summary, "transformer": summary} over a few sentences (the transformer's last layer,
     all heads, as the saved statistics); either model may be None (left out)."""

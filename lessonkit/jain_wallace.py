@@ -19,6 +19,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict
 
 import numpy as np
 import torch
@@ -29,18 +30,26 @@ from lessonkit.statistics import jensen_shannon_divergence
 
 OUTPUT_TOLERANCE = JAIN_WALLACE_2019_OUTPUT_TOLERANCE
 N_PERMUTATIONS = JAIN_WALLACE_2019_PERMUTATIONS
+
+
+class AdversarySettings(TypedDict):
+    restarts: int
+    steps: int
+    lr: float
+
+
 # The BiLSTM's adversary: one cheap decode per step, so many restarts and steps.
-BILSTM_ADVERSARY = {"restarts": 12, "steps": 300, "lr": 0.05}
+BILSTM_ADVERSARY = AdversarySettings(restarts=12, steps=300, lr=0.05)
 # A transformer's: every step runs the edited layer's output step and the layers above it forward
 # and backward. The JSD climbs fastest in the first steps (on 64 tokens at layer 1: 0.493 after 10
 # steps, 0.496 after 20, 0.502 after 60), so the live lab stops at a time budget: the whole lab
 # (100 shuffles + adversary) then stays under 2 s at any layer. The saved statistics run all steps.
-TRANSFORMER_ADVERSARY = {"restarts": 4, "steps": 60, "lr": 0.1}
+TRANSFORMER_ADVERSARY = AdversarySettings(restarts=4, steps=60, lr=0.1)
 LIVE_LAB_SECONDS = 1.6
 MIN_ADVERSARY_STEPS = 5  # even on a busy machine, a few steps (most of the JSD) before the budget stops it
 ADVERSARY_PENALTY = 1000.0
 
-Progress = Callable[[float], None]  # fraction done, 0..1
+Progress = Callable[[float], object]  # called with the fraction done, 0..1
 
 
 def jsd_torch(p: torch.Tensor, q: torch.Tensor, eps: float = 1e-10) -> torch.Tensor:
@@ -344,7 +353,7 @@ class LabResult:
 
 
 def run_lab(probe: AttentionProbe, tokens: list[str], removable: np.ndarray | None = None,
-            adversary: dict | None = None, progress: Progress | None = None,
+            adversary: AdversarySettings | None = None, progress: Progress | None = None,
             time_budget: float | None = None) -> LabResult:
     """Permutation test, adversarial search, uniform attention and removal of the most-attended token.
 
@@ -354,10 +363,8 @@ def run_lab(probe: AttentionProbe, tokens: list[str], removable: np.ndarray | No
     started = time.perf_counter()
     n_tokens = len(tokens)
     permutation = permutation_test(probe)
-    settings = dict(adversary or BILSTM_ADVERSARY)
-    if time_budget is not None:
-        settings["time_budget"] = max(0.0, time_budget - (time.perf_counter() - started))
-    adversarial = adversarial_attention(probe, progress=progress, **settings)
+    left = None if time_budget is None else max(0.0, time_budget - (time.perf_counter() - started))
+    adversarial = adversarial_attention(probe, progress=progress, time_budget=left, **(adversary or BILSTM_ADVERSARY))
     uniform = uniform_attention(probe.attention, probe.key_mask)
     top = most_attended_key(probe.attention, probe.key_mask, removable)
     removed = remove_key(probe.attention, top)

@@ -5,7 +5,7 @@ import streamlit as st
 
 from lessonkit.analysis import InputError, check_text
 from lessonkit.bilstm_classifier import shipped_tokenizer
-from lessonkit.explanation_stats import ExplanationStatsError, load_explanation_stats
+from lessonkit.explanation_stats import ExplanationStats, ExplanationStatsError, load_explanation_stats
 from lessonkit.feature_importance import sample_summaries
 from lessonkit.jain_wallace import MAX_TOKENS, OUTPUT_TOLERANCE
 from lessonkit.sentiment_data import load_sentiment_split
@@ -29,10 +29,12 @@ model_name = loaded.facts.name if loaded is not None else "the transformer"
 n_layers = loaded.facts.n_layers if loaded is not None else 1
 n_heads = loaded.facts.n_heads if loaded is not None else 1
 lab.apply_url_once(n_layers, n_heads)
+stats: ExplanationStats | None = None
+stats_problem = ""
 try:
-    stats, stats_problem = load_explanation_stats(), ""
-except ExplanationStatsError as error:
-    stats, stats_problem = None, str(error)
+    stats = load_explanation_stats()
+except ExplanationStatsError as error:  # the rest of the page works without it
+    stats_problem = str(error)
 CHOICE_NAMES = {
     lab.BILSTM: "BiLSTM + one additive attention (Jain & Wallace's setting)",
     lab.TRANSFORMER: f"{model_name} + sentiment head (a transformer)",
@@ -138,7 +140,8 @@ def live_lab() -> None:
     if choice == lab.TRANSFORMER:
         st.caption(f"{perm.flips} of 100 flipped. Here one shuffle scrambles every row of "
                    f"{len(heads)} head(s) at once, not one attention vector: see below.")
-        with st.expander(f"Why shuffles flip {md_escape(model_name)}'s label, and what that does and does not show"):
+        with st.expander(f"Why shuffles can flip {md_escape(model_name)}'s label (up to 100 of 100), and what "
+                         "that does and does not show"):
             st.markdown(
                 "**What is shuffled.** Jain & Wallace shuffle *one* attention vector: the BiLSTM's single "
                 "additive attention, which mixes encoder states that already carry their context. Here, "

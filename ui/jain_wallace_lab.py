@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -173,7 +172,7 @@ def _transformer_cache() -> _LabCache:
 
 def run_transformer_lab(
     loaded: LoadedModel, head: SentimentHead, text: str, layer: int, heads: tuple[int, ...],
-    progress: Callable[[float], None] | None = None,
+    progress: jw.Progress | None = None,
 ) -> tuple[jw.LabResult, bool]:
     """(lab result, truncated) for ``heads`` of ``layer`` (counted from 0) of the chosen model."""
     key = (loaded.facts.source, head.metadata.get("held_out_accuracy"), text, layer, heads)
