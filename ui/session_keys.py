@@ -95,3 +95,17 @@ RF_METHOD = "rf_method"
 RF_SHOW_CELLS = "rf_show_cells"
 FA_TEXT = "fa_text"
 FA_REFERENCE = "fa_reference"
+
+# --- the deep-dive head pages (pages/head_finder.py, pages/head_accuracy.py; ui/head_pages.py)
+HF_TEXT = "hf_text"  # the sentence picker's keys for prefix "hf" (ui/sentence_picker.py)
+HF_PAIR = "hf_pair"
+HF_PROBE = "hf_probe"
+HF_PATTERN = "hf_pattern"
+HF_WORDS = "hf_words"
+HF_TABLE = "hf_table"  # the ranking table (its row selection opens the explorer)
+HF_URL_READ = "hf_url_read"  # the URL's view was applied to the widgets once this session
+HA_RELATION = "ha_relation"
+HA_PAIR = "ha_pair"  # twin pair shown, counted from 1
+HA_LAYER = "ha_layer"  # head whose answers on that pair are shown, counted from 1
+HA_HEAD = "ha_head"
+HA_URL_READ = "ha_url_read"
