@@ -255,12 +255,20 @@ def _read_secret_file(path: str) -> str:
     return Path(path).read_text(encoding="utf-8").strip()
 
 
+# Connection pool of each replica: at most pool_size + max_overflow = 15 connections, so 6 replicas
+# stay under PostgreSQL's default max_connections (100, a few kept for superusers). pre_ping
+# replaces a connection the database dropped (a restart) instead of failing a student's send.
+REPLICA_POOL = {"pool_size": 5, "max_overflow": 10, "pool_timeout": 10, "pool_pre_ping": True}
+
+
 def secrets_toml(database_url: str, instructor_password: str | None) -> str:
     """The replica's secrets: the shared database (``[connections.submissions]``) and the password."""
     lines = []
     if instructor_password:
         lines.append(f"instructor_password = {_toml_string(instructor_password)}")
-    lines += ["", "[connections.submissions]", f"url = {_toml_string(database_url)}"]
+    lines += ["", "[connections.submissions]", f"url = {_toml_string(database_url)}",
+              "", "[connections.submissions.create_engine_kwargs]"]
+    lines += [f"{key} = {str(value).lower() if isinstance(value, bool) else value}" for key, value in REPLICA_POOL.items()]
     return "\n".join(lines) + "\n"
 
 

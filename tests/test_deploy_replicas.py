@@ -306,6 +306,9 @@ def test_replica_secrets_are_read_from_files_and_survive_any_characters(tmp_path
     url = sa.engine.make_url(parsed["connections"]["submissions"]["url"])
     assert (url.drivername, url.username, url.password, url.host, url.port, url.database) == (
         "postgresql+psycopg", "lesson", "s3:cr@t/x#", "db", 5432, "class_quiz")
+    # each replica's pool: 15 connections at most, so six replicas fit PostgreSQL's default 100
+    pool = parsed["connections"]["submissions"]["create_engine_kwargs"]
+    assert pool == {"pool_size": 5, "max_overflow": 10, "pool_timeout": 10, "pool_pre_ping": True}
     with pytest.raises(SystemExit, match=ENV_DATABASE_URL):
         replica_secrets_from_env({})
 
@@ -486,6 +489,15 @@ def test_class_on_two_replicas_keeps_every_answer_when_one_replica_dies(class_se
         for name in STUDENTS:
             expect(sent_message(pages[name], 1)).to_be_visible(timeout=TIMEOUT_MS)
         lap("4 more answers sent")
+        # a moved student who reloads gets all their progress back on r2: the app keeps it in the
+        # database under the learner id that nginx issued as a cookie
+        reloaded = moved[0]
+        pages[reloaded].reload()
+        wait_for_quiz(pages[reloaded], q1)
+        for question in (q1, q2):
+            expect(feedback(pages[reloaded], question, plan[reloaded][question["id"]])).to_be_visible(
+                timeout=TIMEOUT_MS)
+        assert route_of(contexts[reloaded]) == "r2"
 
         # nothing lost, nothing doubled: exactly what each student chose, graded by the quiz file's key
         expected = {name: {(qid, key == questions[qid]["answer"]) for qid, key in plan[name].items()}
