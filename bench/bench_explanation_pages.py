@@ -40,8 +40,10 @@ def _media_files() -> dict:
 
     from streamlit.runtime.media_file_manager import MediaFileManager
 
-    managers = [o for o in gc.get_objects() if isinstance(o, MediaFileManager)]
-    return managers[0]._storage._files_by_id if managers else {}
+    files: dict = {}
+    for manager in (o for o in gc.get_objects() if isinstance(o, MediaFileManager)):
+        files.update(manager._storage._files_by_id)  # one manager per AppTest run
+    return files
 
 
 def sent_bytes(at) -> int:

@@ -4,6 +4,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# Streamlit fits a chart into its height, legend included, which squashes the plot under a legend below:
+# fit only the width (axes and legend inside it) and let the height grow
+PAD = alt.AutoSizeParams(type="fit-x", contains="padding")
+
 FAMILY_COLOURS = {"raw attention": "#e6550d", "rollout": "#756bb1", "flow": "#31a354"}
 
 
@@ -18,7 +22,7 @@ def line_by_layer(frame: pd.DataFrame, value: str, title: str, color: str = "wha
             color=alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom", columns=1, labelLimit=0)),
             tooltip=["layer:O", alt.Tooltip(f"{color}:N", title="what"), alt.Tooltip(f"{value}:Q", format=".3f")],
         )
-        .properties(height=260)
+        .properties(height=260, autosize=PAD)
     )
 
 
@@ -45,12 +49,12 @@ def agreement_by_layer_chart(frame: pd.DataFrame, title: str, sources: dict[str,
                 "model:N", title="model",
                 scale=alt.Scale(domain=[sources[n] for n in names], range=[[1, 0], [6, 4]][: len(names)]),
                 legend=alt.Legend(orient="bottom", direction="vertical", symbolType="stroke", symbolSize=400,
-                                  symbolStrokeWidth=2, labelLimit=0),
+                                  symbolStrokeWidth=2, symbolStrokeColor="#444", labelLimit=0),
             ),
             tooltip=["model:N", alt.Tooltip("family:N", title="view"), "layer:O",
                      alt.Tooltip("spearman:Q", format="+.3f"), alt.Tooltip("std:Q", format=".3f"), "sentences:Q"],
         )
-        .properties(height=320)
+        .properties(height=320, autosize=PAD)
     )
 
 
@@ -74,5 +78,5 @@ def ranking_scatter(frame: pd.DataFrame, score: str, score_title: str) -> alt.Ch
             tooltip=["head:N", "role:N", alt.Tooltip(f"{truth}:Q", format=".4g"),
                      alt.Tooltip(f"{score}:Q", title=score_title, format=".4g")],
         )
-        .properties(height=300)
+        .properties(height=300, autosize=PAD)
     )

@@ -4,6 +4,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+# Streamlit fits a chart into its height, legend included, which squashes the plot under a legend below:
+# fit only the width (axes and legend inside it) and let the height grow
+PAD = alt.AutoSizeParams(type="fit-x", contains="padding")
+
 
 def token_bars(
     frame: pd.DataFrame, title: str, value: str = "share", color: str = "method", colors: dict[str, str] | None = None,
@@ -21,7 +25,7 @@ def token_bars(
         .encode(
             x=alt.X(
                 "label:N", sort=alt.SortField("position"), title="input token",
-                axis=alt.Axis(labelAngle=-45, labelOverlap=False, labelLimit=120),
+                axis=alt.Axis(labelAngle=-45, labelOverlap=frame["position"].nunique() > 40, labelLimit=120),
             ),
             xOffset=alt.XOffset(f"{color}:N", sort=list(colors) if colors else alt.Undefined),
             y=alt.Y(f"{value}:Q", title=value_title or value),
@@ -29,7 +33,7 @@ def token_bars(
                             legend=alt.Legend(orient="bottom", columns=3, labelLimit=0)),
             tooltip=["label:N", f"{color}:N", alt.Tooltip(f"{value}:Q", format=".4f")],
         )
-        .properties(height=300)
+        .properties(height=300, autosize=PAD)
     )
 
 
@@ -53,5 +57,5 @@ def method_bars(frame: pd.DataFrame, title: str, group: str | None = None) -> al
         alt.Chart(frame, title=alt.TitleParams(title, anchor="start"))
         .mark_bar()
         .encode(**encoding)
-        .properties(height=26 * rows + 30)
+        .properties(height=26 * rows + 30, autosize=PAD)
     )
