@@ -21,7 +21,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lessonkit.probes import CoreferenceItem, SyntaxArc
+from lessonkit.head_patterns import head_label, rank_heads
+from lessonkit.probes import RELATIONS, CoreferenceItem, SyntaxArc
+from lessonkit.references import CLARK_2019_COREFERENCE, CLARK_2019_SYNTAX
 
 
 def find_word(labels: Sequence[str], word: str, after: int = -1) -> int:
@@ -30,7 +32,8 @@ def find_word(labels: Sequence[str], word: str, after: int = -1) -> int:
     n = int(occurrence) if occurrence else 1
     seen = 0
     for index, label in enumerate(labels):
-        if index > after and label == name:
+        # RoBERTa-style tokenizers mark a leading space with 'Ġ'; cased ones keep capitals
+        if index > after and label.lstrip("Ġ▁").lower() == name.lower():
             seen += 1
             if seen == n:
                 return index
@@ -152,3 +155,112 @@ def twin_pair_accuracy(correct: np.ndarray, pair_ids: Sequence[int]) -> np.ndarr
     pairs = sorted(set(pair_ids.tolist()))
     both = [correct[pair_ids == p].all(axis=0) for p in pairs]
     return np.mean(both, axis=0)
+
+
+@dataclass(frozen=True)
+class CoreferenceSummary:
+    """The coreference numbers the page states, for one model."""
+
+    n_items: int
+    n_pairs: int
+    n_heads: int
+    best: list[tuple[int, int, float]]  # top heads by per-sentence accuracy
+    chance: float  # best of n_heads coin-flipping heads, per sentence
+    both: np.ndarray  # layers x heads: fraction of pairs with both twins right
+    best_both: tuple[int, int, float]
+    chance_both: float  # best of n_heads random heads on "both twins right" (p = 1/4 per pair)
+
+    @property
+    def pairs_right(self) -> int:
+        return int(round(self.best_both[2] * self.n_pairs))
+
+    @property
+    def verdict(self) -> str:
+        """'none' (at or below a single random head), 'luck' (within what the luckiest random head
+        reaches) or 'above' (more than luck explains)."""
+        score = self.best_both[2]
+        return "none" if score <= 0.25 else "luck" if score <= self.chance_both else "above"
+
+
+def summarise_coreference(
+    result: AccuracyResult, items: Sequence[CoreferenceItem], top: int = 5
+) -> CoreferenceSummary:
+    """The page's coreference numbers from per-item answers (items in the order of result.correct)."""
+    pair_ids = [item.pair for item in items]
+    n_heads = int(result.accuracy.size)
+    n_pairs = len(set(pair_ids))
+    both = twin_pair_accuracy(result.correct, pair_ids)
+    return CoreferenceSummary(
+        n_items=result.n_items,
+        n_pairs=n_pairs,
+        n_heads=n_heads,
+        best=rank_heads(result.accuracy, top),
+        chance=chance_best_accuracy(result.n_items, n_heads),
+        both=both,
+        best_both=rank_heads(both, 1)[0],
+        chance_both=chance_best_accuracy(n_pairs, n_heads, p=0.25),
+    )
+
+
+def coreference_rows(summary: CoreferenceSummary, result: AccuracyResult, model_name: str) -> list[dict]:
+    """The table: our best heads, the rule baselines, chance, and Clark et al.'s BERT-base numbers."""
+    n = summary.n_items
+
+    def count(value: float) -> str:
+        return f"{int(round(value * n))} / {n}"
+
+    rows = [
+        {"who": f"{head_label(l, h)}", "accuracy": a, "right / total": count(a), "model": model_name,
+         "data": "our twins"}
+        for l, h, a in summary.best
+    ]
+    rows += [
+        {"who": f"rule: always the {name}", "accuracy": value, "right / total": count(value), "model": "no model",
+         "data": "our twins"}
+        for name, value in result.baselines.items()
+    ]
+    rows.append({"who": f"luckiest of {summary.n_heads} random heads", "accuracy": summary.chance,
+                 "right / total": "", "model": "chance", "data": "simulated"})
+    clark = CLARK_2019_COREFERENCE
+    rows.append({"who": f"head {clark.head}", "accuracy": clark.accuracy, "right / total": "",
+                 "model": "BERT-base (Clark et al. 2019)", "data": "their data"})
+    rows += [
+        {"who": f"rule: {name}", "accuracy": value, "right / total": "", "model": "BERT-base paper's baselines",
+         "data": "their data"}
+        for name, value in clark.baselines.items()
+    ]
+    return rows
+
+
+def relation_name(relation: str, reverse: bool) -> str:
+    """'det', False -> 'determiner → its noun'; reverse reads the arc from the other end."""
+    source, target = RELATIONS[relation].split(" → ")
+    return f"{target} → {source}" if reverse else f"{source} → {target}"
+
+
+def syntax_rows(syntax: dict[tuple[str, bool], AccuracyResult], model_name: str) -> list[dict]:
+    """Best head per relation and direction, beside the best fixed offset and Clark et al.'s head."""
+    rows = []
+    for relation in RELATIONS:
+        for reverse in (False, True):
+            result = syntax[(relation, reverse)]
+            l, h, a = rank_heads(result.accuracy, 1)[0]
+            rows.append({
+                "relation": relation_name(relation, reverse), "model": model_name, "best head": head_label(l, h),
+                "accuracy": a, "best fixed offset": result.baselines["best fixed offset"],
+                "offset": f"{result.best_offset:+d}", "arcs": str(result.n_items),
+            })
+        clark = CLARK_2019_SYNTAX[relation]
+        rows.append({
+            "relation": f"{relation_name(relation, False)} (their labels)", "model": "BERT-base (Clark et al. 2019)",
+            "best head": clark.head, "accuracy": clark.accuracy, "best fixed offset": clark.best_fixed_offset_baseline,
+            "offset": "", "arcs": "their data",
+        })
+    return rows
+
+
+def pair_outcomes(
+    result: AccuracyResult, items: Sequence[CoreferenceItem], pair: int, layer: int, head: int
+) -> list[tuple[CoreferenceItem, bool]]:
+    """The two sentences of a twin pair, each with whether head (layer, head), 0-based, got it right."""
+    return [(item, bool(result.correct[index, layer, head])) for index, item in enumerate(items) if item.pair == pair]

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lessonkit.statistics import normalised_entropy
+
 PATTERNS: dict[str, str] = {
     "previous": "previous token",
     "next": "next token",
@@ -85,14 +87,8 @@ def _offset_score(attn: np.ndarray, offset: int) -> np.ndarray:
 
 
 def mean_normalised_entropy(attn: np.ndarray) -> np.ndarray:
-    """attn: ... x q x k -> mean over queries of H(row) / log(k), in [0, 1]."""
-    n = attn.shape[-1]
-    if n <= 1:
-        return np.zeros(attn.shape[:-2])
-    p = np.clip(attn.astype(np.float64), 0.0, None)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(p > 0, -p * np.log(p), 0.0)
-    return terms.sum(axis=-1).mean(axis=-1) / np.log(n)
+    """attn: ... x q x k -> mean over queries of H(row) / log(k), in [0, 1] (lessonkit.statistics)."""
+    return normalised_entropy(attn).mean(axis=-1)
 
 
 def pattern_scores(attn: np.ndarray, kinds: TokenKinds) -> dict[str, np.ndarray]:
@@ -156,3 +152,55 @@ def average_scores(per_sentence: Sequence[dict[str, np.ndarray]]) -> dict[str, n
     if not per_sentence:
         raise ValueError("no sentences to average")
     return {name: np.mean([s[name] for s in per_sentence], axis=0) for name in per_sentence[0]}
+
+
+def sorted_ranking(scores: dict[str, np.ndarray], pattern: str) -> list[dict]:
+    """ranking_rows sorted by one pattern's score, best first (ties keep layer, then head, order)."""
+    return sorted(ranking_rows(scores), key=lambda row: -row[pattern])
+
+
+def named_heads(items: list[tuple[int, int, float]], limit: int = 6) -> str:
+    """'L1-H2 (0.61), L3-H4 (0.55) and 2 more', or 'none'."""
+    if not items:
+        return "none"
+    shown = ", ".join(f"{head_label(l, h)} ({v:.2f})" for l, h, v in items[:limit])
+    more = len(items) - limit
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def pattern_summary_rows(sentence: dict[str, np.ndarray], library: dict[str, np.ndarray]) -> list[dict]:
+    """One row per pattern: which heads reach its threshold, on one sentence and over the library."""
+    return [
+        {
+            "pattern": PATTERNS[p],
+            "threshold": PATTERN_THRESHOLDS[p],
+            "heads at or above it (this sentence)": named_heads(heads_using(sentence[p], PATTERN_THRESHOLDS[p])),
+            "best head (this sentence)": named_heads(rank_heads(sentence[p], 1)),
+            "heads at or above it (probe library)": named_heads(heads_using(library[p], PATTERN_THRESHOLDS[p])),
+            "best head (probe library)": named_heads(rank_heads(library[p], 1)),
+        }
+        for p in PATTERNS
+    ]
+
+
+@dataclass(frozen=True)
+class LibraryFacts:
+    """The model-wide numbers the head finder puts beside Clark et al.'s BERT-base findings."""
+
+    cls_share: float  # mean weight on [CLS], over every head and probe sentence
+    sep_share: float
+    n_previous: int  # heads with over half their weight on the previous token
+    n_next: int
+    best_previous: tuple[int, int, float]
+    n_heads: int
+
+
+def library_facts(library: dict[str, np.ndarray]) -> LibraryFacts:
+    return LibraryFacts(
+        cls_share=float(library["cls"].mean()),
+        sep_share=float(library["sep"].mean()),
+        n_previous=sum(1 for *_, v in rank_heads(library["previous"]) if v > 0.5),
+        n_next=sum(1 for *_, v in rank_heads(library["next"]) if v > 0.5),
+        best_previous=rank_heads(library["previous"], 1)[0],
+        n_heads=int(library["previous"].size),
+    )
