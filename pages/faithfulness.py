@@ -52,8 +52,8 @@ def one_sentence():
     ex.seed_from_url(ex.FA_TEXT, keys.FA_TEXT)
     text = st.text_input("Sentence for the classifier", key=keys.FA_TEXT, max_chars=2000)
     checked = ex.check_page_text(loaded, text, limit=ex.FAITHFULNESS_TOKEN_LIMIT)
-    if checked is None:
-        st.stop()
+    if checked is None:  # the saved measurement below still shows
+        return text, None
     importance = ex.sentence_importance(loaded, head, checked)
     ex.show_prediction(importance.probabilities, importance.predicted, checked, ex.FAITHFULNESS_EXAMPLES)
     n_layers = loaded.facts.n_layers
@@ -75,11 +75,11 @@ def one_sentence():
         f"blank-out's by {spreads['blank_out']:.0%}. A near-flat ranking is decided by small differences, which "
         "is one reason rollout and flow agree little with blank-out on this model."
     )
-    return checked, importance, rows
+    return checked, rows
 
 
 def try_this(rows) -> None:
-    if not rows:
+    if not rows:  # no sentence scored: nothing live to point at
         return
     best = max(rows, key=lambda r: r["spearman"])
     st.info(
@@ -139,11 +139,11 @@ def over_test_tweets():
 
 claim()
 guide = st.container()
-text, importance, rows = one_sentence()
+text, rows = one_sentence()
 with guide:
     try_this(rows)
 reference = over_test_tweets()
-view = {ex.FA_TEXT: text} | ({ex.FA_REFERENCE: reference} if reference else {})
+view = {ex.FA_TEXT: text or ""} | ({ex.FA_REFERENCE: reference} if reference else {})
 ex.write_url(view)
 link_to_this_view("faithfulness", view)
 check_yourself(section=8, key_prefix="faithfulness_check")
