@@ -210,12 +210,12 @@ def coreference_rows(summary: CoreferenceSummary, result: AccuracyResult, model_
         return f"{int(round(value * n))} / {n}"
 
     rows = [
-        {"who": f"{head_label(l, h)}", "accuracy": a, "right / total": count(a), "model": model_name,
+        {"who": head_label(l, h), "accuracy": a, "right / total": count(a), "model": f"{model_name} (ours)",
          "data": "our twins"}
         for l, h, a in summary.best
     ]
     rows += [
-        {"who": f"rule: always the {name}", "accuracy": value, "right / total": count(value), "model": "no model",
+        {"who": f"baseline: {name}", "accuracy": value, "right / total": count(value), "model": "no model",
          "data": "our twins"}
         for name, value in result.baselines.items()
     ]
@@ -225,7 +225,7 @@ def coreference_rows(summary: CoreferenceSummary, result: AccuracyResult, model_
     rows.append({"who": f"head {clark.head}", "accuracy": clark.accuracy, "right / total": "",
                  "model": "BERT-base (Clark et al. 2019)", "data": "their data"})
     rows += [
-        {"who": f"rule: {name}", "accuracy": value, "right / total": "", "model": "BERT-base paper's baselines",
+        {"who": f"baseline: {name}", "accuracy": value, "right / total": "", "model": "BERT-base paper's baselines",
          "data": "their data"}
         for name, value in clark.baselines.items()
     ]
@@ -246,7 +246,7 @@ def syntax_rows(syntax: dict[tuple[str, bool], AccuracyResult], model_name: str)
             result = syntax[(relation, reverse)]
             l, h, a = rank_heads(result.accuracy, 1)[0]
             rows.append({
-                "relation": relation_name(relation, reverse), "model": model_name, "best head": head_label(l, h),
+                "relation": relation_name(relation, reverse), "model": f"{model_name} (ours)", "best head": head_label(l, h),
                 "accuracy": a, "best fixed offset": result.baselines["best fixed offset"],
                 "offset": f"{result.best_offset:+d}", "arcs": str(result.n_items),
             })

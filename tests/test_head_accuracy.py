@@ -151,3 +151,25 @@ def test_twin_pair_accuracy_needs_both_sentences_right():
     np.testing.assert_allclose(got, want)
     # head 2 (1-indexed) is right on half the sentences but never on both twins of a pair
     assert got.tolist() == [[1.0, 0.0, 0.5]]
+
+
+def test_coreference_summary_counts_pairs_with_both_twins_right():
+    from lessonkit.head_accuracy import AccuracyResult, pair_outcomes, summarise_coreference
+
+    rng = np.random.default_rng(3)
+    items = [CoreferenceItem(p, f"s{p}{k}", "it", ("a", "b"), "ab"[k]) for p in range(5) for k in range(2)]
+    correct = rng.random((10, 2, 3)) < 0.6
+    result = AccuracyResult(correct.mean(axis=0), 10, {"first noun": 0.5}, correct)
+    summary = summarise_coreference(result, items)
+    # independent: a plain loop over pairs and heads
+    both = np.zeros((2, 3))
+    for p in range(5):
+        for l in range(2):
+            for h in range(3):
+                both[l, h] += correct[2 * p, l, h] and correct[2 * p + 1, l, h]
+    np.testing.assert_allclose(summary.both, both / 5)
+    l, h = np.unravel_index(np.argmax(both), both.shape)  # first maximum in layer, then head order
+    assert summary.best_both[:2] == (l, h) and summary.pairs_right == both.max()
+    assert summary.n_pairs == 5 and summary.n_heads == 6
+    assert summary.chance_both == chance_best_accuracy(5, 6, p=0.25)
+    assert [right for _, right in pair_outcomes(result, items, 3, 1, 2)] == [correct[6, 1, 2], correct[7, 1, 2]]
