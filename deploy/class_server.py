@@ -226,7 +226,7 @@ def throwaway_postgres(database: str = "class_quiz", max_connections: int = 120,
 def streamlit_argv(port: int, address: str, secrets_file: Path) -> list[str]:
     """The command of one replica; the same for the test, a host and the container."""
     return [
-        sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+        sys.executable, "-m", "streamlit", "run", "app_server.py",  # warms its caches at start-up
         "--server.port", str(port),
         "--server.address", address,
         "--server.headless", "true",

@@ -636,7 +636,3 @@ def common_wrong_answers(answers: pd.DataFrame, top: int = 3) -> pd.DataFrame:
     counts = counts.sort_values(["question_id", "count", "response_text"], ascending=[True, False, True])
     return counts.groupby("question_id").head(top).reset_index(drop=True)[columns]
 
-
-def to_csv(answers: pd.DataFrame) -> bytes:
-    """The answers as UTF-8 CSV for download."""
-    return answers.to_csv(index=False).encode("utf-8")

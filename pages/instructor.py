@@ -6,6 +6,7 @@ from lessonkit import polls, submissions
 from lessonkit.csv_export import to_safe_csv
 from lessonkit.quiz import question_numbers
 from ui import instructor_widgets as iw
+from ui import session_keys
 from ui.app_guard import require_app_navigation
 from ui.quiz_widgets import concrete, get_bank, submissions_engine
 
@@ -13,8 +14,8 @@ require_app_navigation()
 
 POLL_REFRESH_SECONDS = 2
 ANSWERS_REFRESH_SECONDS = 10
-POLL_CHOICE_KEY = "instructor-poll-question"  # the selectbox of questions to open
-OPEN_MESSAGE_KEY = "instructor_poll_message"  # ("opened" | "error", text) after pressing open, shown once
+POLL_CHOICE_KEY = session_keys.INSTRUCTOR_POLL_CHOICE
+OPEN_MESSAGE_KEY = session_keys.INSTRUCTOR_OPEN_MESSAGE
 
 st.title("🧑‍🏫 Instructor view")
 

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from lessonkit import submissions
+from lessonkit.csv_export import to_safe_csv
 from lessonkit.submissions import Answer
 
 N_STUDENTS = 50
@@ -181,7 +182,7 @@ def test_summaries_match_a_count_by_hand(sqlite_path):
         top = max(tally.values())
         assert len(rows) == 1 and rows.iloc[0]["count"] == top and tally[rows.iloc[0]["response_text"]] == top
 
-    csv_text = submissions.to_csv(frame).decode("utf-8").splitlines()
+    csv_text = to_safe_csv(frame).decode("utf-8").splitlines()
     assert csv_text[0].split(",")[:3] == ["submission_id", "display_name", "question_id"]
     assert len(csv_text) == 1 + 7 * len(QUESTIONS)
     engine.dispose()

@@ -16,13 +16,14 @@ from streamlit.errors import StreamlitSecretNotFoundError
 from lessonkit import polls, recent_errors
 from lessonkit.quiz import Bank, Question, question_numbers
 from lessonkit.try_limits import SqlTryLimiter, TryLimiter, describe_wait
+from ui import session_keys
 
 log = logging.getLogger(__name__)
 recent_errors.install()  # from the app's first run on: errors are kept for the instructor to read
 
-AUTH_KEY = "instructor_authorised"  # = ui.session_keys.INSTRUCTOR_AUTHORISED
-SESSION_TRIES_KEY = "instructor_password_tries"  # this session's TryLimiter
-PASSWORD_KEY = "instructor-password"
+AUTH_KEY = session_keys.INSTRUCTOR_AUTHORISED
+SESSION_TRIES_KEY = session_keys.INSTRUCTOR_SESSION_TRIES
+PASSWORD_KEY = session_keys.INSTRUCTOR_PASSWORD
 
 # A session may try 5 wrong passwords per 5 minutes. A client address gets more, because a
 # classroom often shares one address behind NAT, but not so many that guessing pays off.

@@ -13,12 +13,13 @@ from typing import Any
 import streamlit as st
 
 from lessonkit import polls
+from ui import session_keys
 
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 3
-ANSWERED_KEY = "live_poll_answered"  # poll id -> the keys this session sent (saves a database read)
-MESSAGE_KEY = "live_poll_message"  # (kind, text) after pressing send, shown once
+ANSWERED_KEY = session_keys.LIVE_POLL_ANSWERED
+MESSAGE_KEY = session_keys.LIVE_POLL_MESSAGE
 
 
 def student_key() -> str:

@@ -37,6 +37,14 @@ SUMMARY_NUMBERS = "summary_numbers"
 
 # --- instructor view
 INSTRUCTOR_AUTHORISED = "instructor_authorised"
+INSTRUCTOR_SESSION_TRIES = "instructor_password_tries"  # this session's TryLimiter
+INSTRUCTOR_PASSWORD = "instructor-password"
+INSTRUCTOR_POLL_CHOICE = "instructor-poll-question"  # the selectbox of questions to open
+INSTRUCTOR_OPEN_MESSAGE = "instructor_poll_message"  # ("opened" | "error", text) after pressing open, shown once
+
+# --- live polls on the quiz page (ui/live_poll.py)
+LIVE_POLL_ANSWERED = "live_poll_answered"  # poll id -> the keys this session sent (saves a database read)
+LIVE_POLL_MESSAGE = "live_poll_message"  # (kind, text) after pressing send, shown once
 
 # --- lesson section 2: the head explorer (pages/head_explorer.py; ui/explorer_state.py). The head
 # finder and head accuracy pages clear these to open the explorer on a head of their choosing.
