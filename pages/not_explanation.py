@@ -138,8 +138,8 @@ def live_lab() -> None:
     st.caption(f"Model: {note}. Each shuffle keeps the same weights and moves them to other tokens; "
                "the red line is the median.")
     if choice == lab.TRANSFORMER:
-        st.caption(f"{perm.flips} of 100 flipped. Here one shuffle scrambles every row of "
-                   f"{len(heads)} head(s) at once, not one attention vector: see below.")
+        st.caption(f"{perm.flips} of 100 shuffles flipped the label. One shuffle here scrambles every row of "
+                   f"{len(heads)} head(s) of layer {layer} at once, not one attention vector: see below.")
         with st.expander(f"Why shuffles can flip {md_escape(model_name)}'s label (up to 100 of 100), and what "
                          "that does and does not show"):
             st.markdown(
