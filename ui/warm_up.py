@@ -9,10 +9,12 @@ import logging
 import time
 
 log = logging.getLogger("lesson.warm_up")
+FIRST_SENTENCE = "The animal didn't cross the street because it was too tired."  # the pages' first probe
 
 
 def warm_up() -> float:
-    """Load the model, the classifier head and the BiLSTMs, and analyse the first probe; seconds taken."""
+    """Load the model, the classifier head and the BiLSTMs, analyse the first probe and compile the
+    max-flow code; seconds taken."""
     # Outside a session the cache decorators warn that no script is running; that is expected here.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     start = time.perf_counter()
@@ -24,10 +26,15 @@ def warm_up() -> float:
         log.exception("warm-up: the model could not be loaded; pages will say why")
         return time.perf_counter() - start
     try:
+        import numpy as np
+
         from lessonkit.analysis import analyse_sentence
+        from lessonkit.attention_flow import attention_flow
         from lessonkit.transformer_classifier import head_mismatch
 
-        analyse_sentence(loaded, "The animal didn't cross the street because it was too tired.")
+        key = (loaded.facts.source, FIRST_SENTENCE, None)  # the key ui.models.analyse uses
+        models._sentence_cache().get_or_compute(key, lambda: analyse_sentence(loaded, FIRST_SENTENCE))
+        attention_flow(np.full((2, 3, 3), 1 / 3))  # compiles (or loads) the max-flow code once per process
         head = models._shipped_head(models._file_key(models.HEAD_FILE))
         if head_mismatch(head, loaded.facts) is not None:
             models._quick_head(loaded, loaded.facts.source)
