@@ -45,20 +45,32 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--training", action="store_true", help="also time the classifiers' training")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest on a shared machine)")
+    parser.add_argument("--part", choices=["all", "adversary", "permutations", "bilstm"], default="all")
     args = parser.parse_args(argv or [])
     torch.set_num_threads(max(1, args.threads))
     repeats = 1 if args.quick else 3
 
-    from lessonkit import bilstm_classifier as bc
-    from lessonkit import jain_wallace as jw
-    from lessonkit.intervention import editing_attention
     from lessonkit.model import load_model
-    from lessonkit.transformer_classifier import classifier_forward, load_head
+    from lessonkit.transformer_classifier import load_head
 
     loaded = load_model()
     head = load_head()
     n_layers, heads = loaded.facts.n_layers, list(range(loaded.facts.n_heads))
     print(f"torch threads: {torch.get_num_threads()}")
+
+    parts = {"adversary", "permutations", "bilstm"} if args.part == "all" else {args.part}
+    if "adversary" in parts:
+        adversary_rows(loaded, head, n_layers, heads, repeats)
+    if "permutations" in parts:
+        permutation_rows(loaded, head, n_layers, heads, repeats)
+    if "bilstm" in parts:
+        bilstm_rows(repeats)
+    if args.training:
+        training_rows(loaded)
+
+
+def adversary_rows(loaded, head, n_layers, heads, repeats):
+    from lessonkit import jain_wallace as jw
 
     print("\nMiniLM adversary, one 64-token sentence, all heads (wall s / CPU s; JSD nats; |change|)")
     print(f"{'layer':>5} | {'before: 60 steps':>34} | {'now: whole live lab (budget)':>40} | {'wall ratio':>10}")
@@ -76,6 +88,12 @@ def main(argv: list[str] | None = None) -> None:
         a = r1.adversarial
         print(f"{layer + 1:>5} | {w0:6.2f} / {c0:5.2f}  JSD {r0.jsd:.3f} {r0.change:.4f} | "
               f"{w1:6.2f} / {c1:5.2f}  JSD {a.jsd:.3f} {a.change:.4f} ({a.steps_run} st) | {w0 / w1:>10.1f}")
+
+
+def permutation_rows(loaded, head, n_layers, heads, repeats):
+    from lessonkit import jain_wallace as jw
+    from lessonkit.intervention import editing_attention
+    from lessonkit.transformer_classifier import classifier_forward
 
     print("\n100 permutations, last layer, all heads: batched vs a loop of 100 single full forwards (CPU s)")
     print(f"{'tokens':>6} {'loop':>8} {'before':>8} {'now':>8} {'loop/before':>12} {'loop/now':>9}")
@@ -98,6 +116,11 @@ def main(argv: list[str] | None = None) -> None:
         _, c_new, _ = timed(lambda: jw.permutation_test(probe), repeats)
         print(f"{n_tokens:>6} {c_loop:>8.3f} {c_old:>8.3f} {c_new:>8.3f} {c_loop / c_old:>12.1f} {c_loop / c_new:>9.1f}")
 
+
+def bilstm_rows(repeats):
+    from lessonkit import bilstm_classifier as bc
+    from lessonkit import jain_wallace as jw
+
     print("\nBiLSTM (J&W's setting), the default sentence")
     model, info = bc.load_bilstm(bc.MAIN_FILE)
     s = bc.encode_sentence(bc.shipped_tokenizer(), "The battery died after an hour and support never answered.")
@@ -116,19 +139,22 @@ def main(argv: list[str] | None = None) -> None:
     _, c_batch, _ = timed(lambda: jw.permutation_test(probe), repeats)
     print(f"100 permutations: loop {c_loop * 1e3:.1f} ms, batched {c_batch * 1e3:.1f} ms CPU ({c_loop / c_batch:.0f}x)")
 
-    if args.training:
-        from lessonkit.sentiment_data import load_sentiment_split
-        from lessonkit.transformer_classifier import train_head
 
-        split = load_sentiment_split()
-        start = time.perf_counter()
-        bc.train_bilstm(loaded, split, seed=1, epochs=1)
-        print(f"\nBiLSTM: one epoch on {len(split.train_texts)} tweets {time.perf_counter() - start:.1f} s "
-              f"(committed file: {info.get('training_seconds', '?')} s for {info.get('epochs', '?')} epochs)")
-        small = split.tiny(1000, min(300, len(split.test_texts)))
-        start = time.perf_counter()
-        train_head(loaded, small)
-        print(f"MiniLM head: features + fit on 1000 tweets {time.perf_counter() - start:.1f} s")
+def training_rows(loaded):
+    from lessonkit import bilstm_classifier as bc
+    from lessonkit.sentiment_data import load_sentiment_split
+    from lessonkit.transformer_classifier import train_head
+
+    _, info = bc.load_bilstm(bc.MAIN_FILE)
+    split = load_sentiment_split()
+    start = time.perf_counter()
+    bc.train_bilstm(loaded, split, seed=1, epochs=1)
+    print(f"\nBiLSTM: one epoch on {len(split.train_texts)} tweets {time.perf_counter() - start:.1f} s "
+          f"(committed file: {info.get('training_seconds', '?')} s for {info.get('epochs', '?')} epochs)")
+    small = split.tiny(1000, min(300, len(split.test_texts)))
+    start = time.perf_counter()
+    train_head(loaded, small)
+    print(f"MiniLM head: features + fit on 1000 tweets {time.perf_counter() - start:.1f} s")
 
 
 if __name__ == "__main__":

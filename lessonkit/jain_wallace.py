@@ -68,14 +68,17 @@ class AttentionProbe:
     key_mask: Bool[np.ndarray, " keys"]
     base_output: float
     outputs: Callable[[torch.Tensor], torch.Tensor]  # K x R x T -> K
+    # candidates per forward in ``predict``: the transformer's feed-forward on K x T tokens runs faster
+    # in cache-sized chunks (10 x 64 tokens measured 25% faster than 100 x 64 at once)
+    batch_size: int = 128
 
-    def predict(self, attentions: np.ndarray | torch.Tensor, batch_size: int = 128) -> np.ndarray:
+    def predict(self, attentions: np.ndarray | torch.Tensor) -> np.ndarray:
         """P(positive) for K x R x T attentions, without gradients, in batches."""
         attentions = torch.as_tensor(np.asarray(attentions), dtype=torch.float32)
         out = []
-        with torch.no_grad():
-            for start in range(0, attentions.shape[0], batch_size):
-                out.append(self.outputs(attentions[start : start + batch_size]).double().numpy())
+        with torch.inference_mode():
+            for start in range(0, attentions.shape[0], self.batch_size):
+                out.append(self.outputs(attentions[start : start + self.batch_size]).double().numpy())
         return np.concatenate(out)
 
 
@@ -170,7 +173,7 @@ def transformer_probe(loaded, head, encoded, layer: int, heads: list[int]) -> tu
         return probabilities_from_hidden(head, x, mask.expand(k, -1))[:, 1]
 
     attention = weights[0, head_index].double().reshape(len(heads) * n_tokens, n_tokens).numpy()
-    probe = AttentionProbe(attention, np.ones(n_tokens, dtype=bool), base, outputs)
+    probe = AttentionProbe(attention, np.ones(n_tokens, dtype=bool), base, outputs, batch_size=10)
     return probe, attention.mean(0)
 
 
