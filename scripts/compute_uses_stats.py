@@ -20,7 +20,11 @@ import time
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-N_SCORED = 600  # test tweets whose per-token scores (gradients, removal) are computed, per model
+# Test tweets whose per-token scores (gradients, removal) are computed, per model: the BiLSTM is
+# cheap (all of them); MiniLM needs a backward pass and a batch of blanked copies per tweet.
+N_SCORED_BILSTM = None
+N_SCORED_MINILM = 100
+N_JSD = 500  # test tweets for the per-head JS divergence grid (two forwards each)
 PARTS = ("artifact", "checkpoints", "errors")
 
 
@@ -30,12 +34,15 @@ def progress(desc: str):
     return lambda items: tqdm(items, desc=desc, file=sys.stderr)
 
 
-def compute_artifact(loaded, split, n_scored: int = N_SCORED):
+def compute_artifact(loaded, split, n_scored_bilstm: int | None = N_SCORED_BILSTM,
+                     n_scored_minilm: int | None = N_SCORED_MINILM):
     from lessonkit import artifact as ar
 
     started = time.perf_counter()
     scorers = ar.load_artifact_scorers(loaded)
-    stats = [ar.artifact_stats(s, split.test_texts, split.test_labels, n_scored, progress=progress(f"token scores, {name}"))
+    stats = [ar.artifact_stats(s, split.test_texts, split.test_labels,
+                               n_scored_bilstm if name.startswith("BiLSTM") else n_scored_minilm,
+                               progress=progress(f"token scores, {name}"))
              for name, s in scorers.items()]
     planted = ar.planted_split(split)
     return ar.ArtifactResults(
@@ -112,8 +119,11 @@ def _metadata(paths) -> dict[str, dict[str, str]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--only", choices=PARTS, action="append", help="one part (repeatable); default all")
-    parser.add_argument("--n-scored", type=int, default=N_SCORED, help="tweets with per-token scores, per model")
-    parser.add_argument("--n-jsd", type=int, default=None, help="tweets for the per-head JSD grid (default all)")
+    parser.add_argument("--n-scored-bilstm", type=int, default=N_SCORED_BILSTM,
+                        help="tweets with per-token scores, per BiLSTM (default all)")
+    parser.add_argument("--n-scored-minilm", type=int, default=N_SCORED_MINILM,
+                        help="tweets with per-token scores, per MiniLM classifier")
+    parser.add_argument("--n-jsd", type=int, default=N_JSD, help="tweets for the per-head JSD grid")
     args = parser.parse_args(argv)
 
     import torch
@@ -131,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
     loaded = load_model()
     for part in args.only or PARTS:
         if part == "artifact":
-            result, path = compute_artifact(loaded, split, args.n_scored), ar.RESULTS_FILE
+            result, path = compute_artifact(loaded, split, args.n_scored_bilstm, args.n_scored_minilm), ar.RESULTS_FILE
         elif part == "checkpoints":
             result, path = compute_checkpoints(loaded, split, args.n_jsd), cc.RESULTS_FILE
         else:
