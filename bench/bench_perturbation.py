@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--training", action="store_true", help="also time the classifiers' training")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest on a shared machine)")
     parser.add_argument("--part", choices=["all", "adversary", "permutations", "bilstm"], default="all")
-    args = parser.parse_args(argv or [])
+    args = parser.parse_args(argv)
     torch.set_num_threads(max(1, args.threads))
     repeats = 1 if args.quick else 3
 
