@@ -70,8 +70,8 @@ class BiLSTMScorer:
         return [row[: int(m.sum())] for row, m in zip(attention, mask.numpy())]
 
     def token_scores(self, text: str) -> TokenScores:
+        from lessonkit.attribution import LeaveOneOut, TokenInputs, bilstm_function
         from lessonkit.bilstm_classifier import encode_sentence
-        from lessonkit.feature_importance import bilstm_leave_one_out
 
         s = encode_sentence(self.tokenizer, text)
         with torch.enable_grad():
@@ -82,7 +82,8 @@ class BiLSTMScorer:
         a = attention.detach()[0].double().numpy()
         return TokenScores(
             tokens=s.tokens, attention=a, grad_x_attention=a * np.abs(grad[0].double().numpy()),
-            removal=bilstm_leave_one_out(self.model, s.ids, s.mask), probability=float(prob.detach()),
+            removal=LeaveOneOut(bilstm_function(self.model)).attribute(TokenInputs(s.ids, s.mask), target=1),
+            probability=float(prob.detach()),
         )
 
 

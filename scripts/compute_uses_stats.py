@@ -23,8 +23,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Test tweets whose per-token scores (gradients, removal) are computed, per model: the BiLSTM is
 # cheap (all of them); MiniLM needs a backward pass and a batch of blanked copies per tweet.
 N_SCORED_BILSTM = None
-N_SCORED_MINILM = 100
-N_JSD = 500  # test tweets for the per-head JS divergence grid (two forwards each)
+N_SCORED_MINILM = 80
+N_JSD = 300  # test tweets for the per-head JS divergence grid (two forwards each)
 PARTS = ("artifact", "checkpoints", "errors")
 
 
