@@ -91,7 +91,7 @@ def analyse_sentence(loaded: LoadedModel, text: str | None, text_pair: str | Non
         text_pair=text_pair,
         tokens=loaded.tokenizer.convert_ids_to_tokens(ids),
         token_ids=ids,
-        word_ids=list(encoded.word_ids(0)),
+        word_ids=list(encoded.word_ids(0)),  # type: ignore[attr-defined]  # a BatchEncoding
         segment_ids=segments,
         attn=attn,
         hidden_states=hidden,

@@ -12,13 +12,17 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from lessonkit.model import LoadedModel
+
+if TYPE_CHECKING:  # torch is imported lazily at run time
+    import torch
 
 EDITABLE_IMPLEMENTATION = "lesson_editable"
 
 # edit(layer_index, weights: batch x heads x q x k) -> new weights of the same shape
-AttentionEdit = Callable[[int, "torch.Tensor"], "torch.Tensor"]  # noqa: F821
+AttentionEdit = Callable[[int, "torch.Tensor"], "torch.Tensor"]
 
 _current_edit: contextvars.ContextVar[AttentionEdit | None] = contextvars.ContextVar("attention_edit", default=None)
 

@@ -17,8 +17,9 @@ the (layer, head) tuples in code are 0-based array indices.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -89,7 +90,8 @@ def pick_distractors(scores: np.ndarray, count: int = 3, min_gap: float = 0.05) 
         # the strongest eligible head, then heads spread down to the weakest
         positions = [int(round(p)) for p in np.linspace(0, len(eligible) - 1, count)]
         chosen = [eligible[p] for p in dict.fromkeys(positions)]
-    return [tuple(int(x) for x in np.unravel_index(i, scores.shape)) for i in chosen]
+    layer_head = np.unravel_index(np.asarray(chosen, dtype=np.int64), scores.shape)
+    return [(int(layer), int(head)) for layer, head in zip(*layer_head)]
 
 
 # --------------------------------------------------------------------------- generators

@@ -76,7 +76,7 @@ def load_sentiment_split(
     import pandas as pd
 
     frame = pd.read_csv(corpus_path(), encoding_errors="replace")
-    report = {"rows": len(frame)}
+    report: dict[str, int] = {"rows": len(frame)}
     frame = frame[frame["sentiment"].isin(LABELS)].copy()
     report["positive_or_negative"] = len(frame)
     frame = frame[frame["confidence"] >= min_confidence]

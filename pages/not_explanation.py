@@ -13,7 +13,7 @@ from ui import jain_wallace_lab as lab
 from ui import models, presenter, session_keys
 from ui.app_guard import require_app_navigation
 from ui.charts import jain_wallace as charts
-from ui.charts.show import show_chart
+from ui.charts.common import show_chart
 from ui.check_yourself import check_yourself
 from ui.markdown import md_escape
 from ui.summary_numbers import remember

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt")
 
@@ -30,15 +31,14 @@ def build_model_folder(root: Path, name: str) -> Path:
     if (folder / "model.safetensors").is_file():
         return folder
     torch.manual_seed(0)
-    common = dict(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers, num_attention_heads=heads,
-                  intermediate_size=2 * hidden, type_vocab_size=2)
+    common: dict[str, Any] = dict(vocab_size=30522, hidden_size=hidden, num_hidden_layers=layers,
+                                  num_attention_heads=heads, intermediate_size=2 * hidden, type_vocab_size=2)
+    model: Any
     if model_type == "roberta":
         # the shipped WordPiece tokenizer pads with id 0; RoBERTa counts positions after its padding id
-        config = RobertaConfig(**common, pad_token_id=0, max_position_embeddings=514)
-        model = RobertaModel(config, add_pooling_layer=False)
+        model = RobertaModel(RobertaConfig(**common, pad_token_id=0, max_position_embeddings=514), add_pooling_layer=False)
     else:
-        config = BertConfig(**common, max_position_embeddings=512)
-        model = BertModel(config, add_pooling_layer=False)
+        model = BertModel(BertConfig(**common, max_position_embeddings=512), add_pooling_layer=False)
     model.save_pretrained(folder, safe_serialization=True)
     for file in TOKENIZER_FILES:
         shutil.copy(default_model_dir() / file, folder / file)

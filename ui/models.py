@@ -154,17 +154,20 @@ def _shipped_head(file_key: str) -> SentimentHead:
 @st.cache_resource(show_spinner=False)
 def _quick_head(_loaded: LoadedModel, model_source: str) -> SentimentHead:
     bar = st.progress(0.0, text=f"Training a sentiment head for {_loaded.facts.name} (once per server)…")
-    head = train_quick_head(_loaded, progress=lambda done, what: bar.progress(done, text=what))
+    def progress(done: float, what: str) -> None:
+        bar.progress(done, text=what)
+
+    head = train_quick_head(_loaded, progress=progress)
     bar.empty()
     return head
 
 
 def get_sentiment_head(loaded: LoadedModel) -> SentimentHead | None:
     """The head that fits ``loaded``: the shipped one, else one trained here; None after saying why."""
+    problem: str | None
     try:
         shipped = _shipped_head(_file_key(HEAD_FILE))
     except ClassifierMissingError as error:
-        shipped = None
         problem = str(error)
     else:
         problem = head_mismatch(shipped, loaded.facts)

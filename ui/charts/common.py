@@ -53,8 +53,26 @@ def show_chart(
     """
     import streamlit as st
 
+    from ui import presenter
+
     spec = chart if isinstance(chart, dict) else _consolidated(chart)
+    if presenter.is_on():
+        spec = _for_projector(spec, presenter.CHART_FONT_PX)
     st.vega_lite_chart(spec, width=width, key=key)
+
+
+def _for_projector(spec: dict, size: int) -> dict:
+    """The spec with larger fonts for presenter mode (axis, legend, title, header and text marks)."""
+    config = dict(spec.get("config", {}))
+    for part, fonts in {
+        "axis": {"labelFontSize": size, "titleFontSize": size + 2},
+        "legend": {"labelFontSize": size, "titleFontSize": size + 2},
+        "title": {"fontSize": size + 6},
+        "header": {"labelFontSize": size, "titleFontSize": size + 2},
+        "text": {"fontSize": size},
+    }.items():
+        config[part] = {**config.get(part, {}), **fonts}
+    return {**spec, "config": config}
 
 
 def _consolidated(chart: alt.TopLevelMixin) -> dict:
