@@ -104,8 +104,8 @@ def load_sentiment_split(
     labels = balanced["sentiment"].map(LABELS.index).to_numpy(dtype=np.int64)
     # Stratified cut: the same test fraction of each class.
     test_mask = np.zeros(len(texts), dtype=bool)
-    for label in range(len(LABELS)):
-        where = np.flatnonzero(labels == label)
+    for label_index in range(len(LABELS)):
+        where = np.flatnonzero(labels == label_index)
         test_mask[where[: int(round(len(where) * test_fraction))]] = True
     report["train"], report["test"] = int((~test_mask).sum()), int(test_mask.sum())
     return SentimentSplit(
