@@ -59,7 +59,7 @@ def honest_result(summary, facts) -> None:
     layer, head, score = summary.best_both
     left, middle, right = st.columns(3)
     left.metric(f"Both twins right, best head ({head_label(layer, head)})", f"{score:.0%}",
-                f"{summary.pairs_right} of {summary.n_pairs} pairs", delta_color="off")
+                f"{summary.pairs_right} of {summary.n_pairs} pairs", delta_color="off", delta_arrow="off")
     middle.metric("Chance: one random head", "25%")
     right.metric(f"Chance: luckiest of {summary.n_heads} random heads", f"{summary.chance_both:.0%}")
     verdict = {
@@ -72,8 +72,8 @@ def honest_result(summary, facts) -> None:
     }[summary.verdict]
     clark = CLARK_2019_COREFERENCE
     st.markdown(
-        f"**{md_escape(facts.name)}** ({facts.n_layers} layers): {verdict} It does have clear positional and "
-        f"[SEP] heads (see the head finder).\n\n"
+        f"**{md_escape(facts.name)}** ({facts.n_layers} layers): {verdict} For the simple patterns its heads do "
+        f"follow, see the head finder.\n\n"
         f"The lesson's “layer 8” coreference head is a **BERT-base** fact ({BERT_BASE_LAYERS} layers; Clark et al. "
         f"2019, whose best head, {clark.head}, chose the right antecedent {clark.accuracy:.0%} of the time on their "
         "data). "
