@@ -151,9 +151,9 @@ def twin_pair_accuracy(correct: np.ndarray, pair_ids: Sequence[int]) -> np.ndarr
     A head that ignores the changed word picks the same noun in both twins and so gets at most one
     of the two right: any fixed rule (first noun, nearest noun) scores 0 here.
     """
-    pair_ids = np.asarray(pair_ids)
-    pairs = sorted(set(pair_ids.tolist()))
-    both = [correct[pair_ids == p].all(axis=0) for p in pairs]
+    ids = np.asarray(pair_ids)
+    pairs = sorted(set(ids.tolist()))
+    both = [correct[ids == p].all(axis=0) for p in pairs]
     return np.mean(both, axis=0)
 
 

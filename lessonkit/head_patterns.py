@@ -141,7 +141,7 @@ def ranking_rows(scores: dict[str, np.ndarray]) -> list[dict]:
                 value = float(scores[name][layer, head])
                 row[name] = value
                 ratios[name] = value / PATTERN_THRESHOLDS[name]
-            best = max(ratios, key=ratios.get)
+            best = max(ratios, key=lambda name: ratios[name])
             row["strongest"] = PATTERNS[best] if ratios[best] >= 1.0 else "mixed"
             rows.append(row)
     return rows

@@ -104,7 +104,7 @@ def one_pair(result, params) -> None:
     items = load_coreference_items()
     labels = head_pages.pair_labels()
     columns = st.columns([4, 1, 1])
-    pair = columns[0].selectbox("Twin pair", list(labels), format_func=labels.get, key=keys.HA_PAIR)
+    pair = columns[0].selectbox("Twin pair", list(labels.keys()), format_func=lambda p: labels[p], key=keys.HA_PAIR) or 1
     layer = columns[1].number_input("Layer", params["layer"].low, params["layer"].high, key=keys.HA_LAYER)
     head = columns[2].number_input("Head", params["head"].low, params["head"].high, key=keys.HA_HEAD)
     outcomes = pair_outcomes(result, items, pair - 1, layer - 1, head - 1)

@@ -4,6 +4,8 @@ One function for every such grid; layers and heads are shown counted from 1.
 """
 from __future__ import annotations
 
+from typing import Any, cast
+
 import altair as alt
 import numpy as np
 import pandas as pd
@@ -35,7 +37,8 @@ def scores_heatmap(
             y=alt.Y("layer:N", sort=[f"L{l + 1}" for l in range(n_layers)], title="layer", axis=alt.Axis(labelOverlap=False)),
             color=alt.Color(
                 "v:Q",
-                scale=alt.Scale(scheme=scheme, domain=list(domain), clamp=True) if domain else alt.Scale(scheme=scheme),
+                scale=alt.Scale(scheme=cast(Any, scheme), domain=list(domain), clamp=True) if domain
+                else alt.Scale(scheme=cast(Any, scheme)),
                 legend=alt.Legend(title=value_title, labelLimit=0, titleLimit=0),
             ),
             tooltip=[alt.Tooltip("head:N", title="head (1-indexed)"), alt.Tooltip("v:Q", title=value_title, format=".4g")],
