@@ -23,7 +23,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 # Test tweets whose per-token scores (gradients, removal) are computed, per model: the BiLSTM is
 # cheap (all of them); MiniLM needs a backward pass and a batch of blanked copies per tweet.
 N_SCORED_BILSTM = None
-N_SCORED_MINILM = 80
+N_SCORED_MINILM = 300
 N_JSD = 300  # test tweets for the per-head JS divergence grid (two forwards each)
 PARTS = ("artifact", "checkpoints", "errors")
 
