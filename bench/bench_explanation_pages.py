@@ -42,7 +42,7 @@ def _media_files() -> dict:
 
     files: dict = {}
     for manager in (o for o in gc.get_objects() if isinstance(o, MediaFileManager)):
-        files.update(manager._storage._files_by_id)  # one manager per AppTest run
+        files.update(getattr(manager._storage, "_files_by_id", {}))  # the in-memory store; one per AppTest run
     return files
 
 

@@ -222,7 +222,7 @@ def overall_agreement(result: FaithfulnessResult, reference: str, last_layer: in
 def best_attention_view(result: FaithfulnessResult, reference: str) -> tuple[str, Cell] | None:
     """The layer-wise attention view (raw, rollout or flow) with the highest mean agreement."""
     cells = [(m, c[reference]) for m, c in result.summary.items() if layer_of(m) is not None and c[reference].mean is not None]
-    return max(cells, key=lambda item: item[1].mean) if cells else None
+    return max(cells, key=lambda item: float(item[1].mean or 0.0)) if cells else None
 
 
 def published_table() -> list[dict[str, str]]:

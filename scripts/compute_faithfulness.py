@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> dict:
     head = load_head()
     split = load_sentiment_split()
     n_layers = loaded.facts.n_layers
-    per_sentence, examples = [], []
+    per_sentence: list[dict[str, dict[str, float]]] = []
+    examples: list[dict] = []
     correct = 0
     start = time.perf_counter()
     progress = tqdm(total=args.sentences, desc="tweets", unit="tweet")
