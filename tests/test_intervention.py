@@ -34,3 +34,17 @@ def test_the_editable_model_reproduces_eager_and_its_edits_take_effect():
             ablated = editable.model(input_ids=ids).last_hidden_state
     assert torch.allclose(plain, same, atol=1e-6)
     assert not torch.allclose(plain, ablated, atol=1e-3)
+
+
+def test_padding_is_masked_in_a_batch_exactly_as_eager_masks_it(loaded_model):
+    """The editable attention needs eager's mask function too: without it transformers hands it no mask
+    and padded positions are attended to (a batched tweet then differed from the same tweet alone)."""
+    texts = ["it was too tired", "the trophy didn't fit in the brown suitcase because it was too big"]
+    tokenizer, model = loaded_model.tokenizer, loaded_model.model
+    batch = tokenizer(texts, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        together = model(**batch).last_hidden_state
+        for row, text in enumerate(texts):
+            alone = model(**tokenizer(text, return_tensors="pt")).last_hidden_state[0]
+            n = alone.shape[0]
+            assert torch.allclose(together[row, :n], alone, atol=1e-5)
