@@ -7,13 +7,17 @@ Measures, in one process:
    padded batches of 16 (lessonkit.head_stats, for models other than the shipped one) and
    against reading results/head_stats.json (the shipped model);
 2. each page's first run in AppTest with every cache cleared except the loaded model: today's
-   pages against the pages of ``--before`` (taken from git).
+   pages against the pages of ``--before`` (taken from git);
+3. with ``--browser``: the first visit of each page in Chromium on a fresh server (after its
+   start-up warm-up), this tree against ``--before`` unpacked with ``git archive``, the home page
+   beside them as the floor every visit pays (frontend load, new session).
 Timings on a shared 2-core machine move; compare the ratios.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,6 +79,7 @@ def cold_page_seconds(path: Path) -> float:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default=BEFORE, help="git commit whose pages are 'before'")
+    parser.add_argument("--browser", action="store_true", help="also time first visits on fresh servers")
     args = parser.parse_args(argv if argv is not None else [])
     sys.path.insert(0, str(REPO))
 
@@ -85,10 +90,14 @@ def main(argv: list[str] | None = None) -> None:
 
     loaded = load_model()
     AppTest.from_file(str(REPO / "pages" / "home.py"), default_timeout=600).run()  # the app's model, loaded once
-    loop = timed(lambda: loop_of_single_forwards(loaded))
-    batched = timed(lambda: compute_head_stats(loaded))
-    saved = timed(lambda: load_head_stats(loaded.facts))
-    print("measurement over the lesson's sentences (MiniLM)")
+    # medians of alternating runs, so a neighbour's load spike hits both sides alike
+    loops, batches, saves = [], [], []
+    for _ in range(3):
+        loops.append(timed(lambda: loop_of_single_forwards(loaded)))
+        batches.append(timed(lambda: compute_head_stats(loaded)))
+        saves.append(timed(lambda: load_head_stats(loaded.facts)))
+    loop, batched, saved = (statistics.median(values) for values in (loops, batches, saves))
+    print("measurement over the lesson's sentences (MiniLM; median of 3 alternating runs)")
     print(f"  loop of single forwards   {loop:7.2f} s")
     print(f"  padded batches of 16      {batched:7.2f} s   {loop / batched:5.1f}x faster")
     print(f"  read results/head_stats   {saved:7.3f} s   {loop / saved:5.0f}x faster")
@@ -102,6 +111,55 @@ def main(argv: list[str] | None = None) -> None:
             before = cold_page_seconds(old)
             after = cold_page_seconds(REPO / "pages" / f"{page}.py")
             print(f"  {page:14s} before {before:6.2f} s   after {after:5.2f} s   {before / after:5.1f}x faster")
+
+    if args.browser:
+        with tempfile.TemporaryDirectory() as folder:
+            archive = subprocess.run(["git", "archive", args.before], cwd=REPO, check=True, capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
+            before, after = fresh_server_visits(Path(folder)), fresh_server_visits(REPO)
+        print(f"first visit in Chromium on a fresh server, after its warm-up (before = {args.before})")
+        for page in before:
+            print(f"  {page:14s} before {before[page]:6.2f} s   after {after[page]:5.2f} s   "
+                  f"{before[page] / after[page]:5.1f}x")
+
+
+def fresh_server_visits(tree: Path) -> dict[str, float]:
+    """Seconds from navigation to an idle app, for each page in a new browser context, on one new server."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS, RecordingPage, _free_port, _healthy
+
+    port = _free_port()
+    with tempfile.NamedTemporaryFile("w+", suffix=".log") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app_server.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true"],
+            cwd=tree, env=dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1"), stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 300
+            while not _healthy(base) or "warm-up done" not in Path(log.name).read_text():
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the server in {tree} did not start and warm up")
+                time.sleep(0.5)
+            seconds = {}
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+                for page in ("home", "head_accuracy", "head_finder"):
+                    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+                    recording = RecordingPage(context.new_page())
+                    start = time.perf_counter()
+                    recording.page.goto(f"{base}/{page}")
+                    recording.wait_until_idle(timeout_ms=300_000)
+                    seconds[page] = time.perf_counter() - start
+                    context.close()
+                browser.close()
+            return seconds
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
 
 
 if __name__ == "__main__":
