@@ -106,10 +106,10 @@ def load_artifact_scorers(loaded) -> dict[str, Scorer]:
         if not path.is_file():
             raise ArtifactModelError(f"{path} is missing. Create it with `{TRAIN_COMMAND}`.")
     return {
-        "BiLSTM, planted": BiLSTMScorer("BiLSTM, planted", bc.load_bilstm(loaded, ARTIFACT_BILSTM_FILE)[0],
+        "BiLSTM, planted": BiLSTMScorer("BiLSTM, planted", bc.load_bilstm(ARTIFACT_BILSTM_FILE)[0],
                                         loaded.tokenizer),
         "MiniLM, planted": MiniLMScorer("MiniLM, planted", loaded, load_head(ARTIFACT_HEAD_FILE)),
-        "BiLSTM, clean": BiLSTMScorer("BiLSTM, clean", bc.load_bilstm(loaded, bc.MAIN_FILE)[0], loaded.tokenizer),
+        "BiLSTM, clean": BiLSTMScorer("BiLSTM, clean", bc.load_bilstm(bc.MAIN_FILE)[0], loaded.tokenizer),
         "MiniLM, clean": MiniLMScorer("MiniLM, clean", loaded, load_head(HEAD_FILE)),
     }
 

@@ -220,16 +220,14 @@ def save_bilstm(model: AttentiveBiLSTM, info: dict[str, str], path: Path) -> Non
     save_file(tensors, str(path), metadata={k: str(v) for k, v in info.items()})
 
 
-def load_bilstm(path: Path = MAIN_FILE, legacy_path: Path | None = None) -> tuple[AttentiveBiLSTM, dict[str, str]]:
+def load_bilstm(path: Path = MAIN_FILE) -> tuple[AttentiveBiLSTM, dict[str, str]]:
     """The trained BiLSTM in ``path`` (on the shipped MiniLM's embeddings) and its metadata.
 
     Raises BiLSTMFileMissingError, naming the file and the command that rebuilds it, for a missing,
-    damaged or mismatched file. (Older callers pass a loaded model first; it is not used.)
+    damaged or mismatched file.
     """
     from safetensors import safe_open
 
-    if not isinstance(path, (str, Path)):
-        path = MAIN_FILE if legacy_path is None else legacy_path
     path = Path(path)
     rebuild = f"Rebuild it with `{REBUILD_COMMAND}`."
     if not path.is_file():

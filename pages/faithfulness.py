@@ -21,7 +21,7 @@ from lessonkit.faithfulness import (
 from ui import explanations as ex
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
-from ui.charts.common import position_labels
+from ui.charts.common import position_labels, show_chart
 from ui.charts.layer_lines import agreement_by_layer_chart
 from ui.charts.token_bars import method_bars, token_bars
 from ui.check_yourself import check_yourself
@@ -59,12 +59,12 @@ def one_sentence():
     n_layers = loaded.facts.n_layers
     methods = sentence_methods(n_layers)
     labels = position_labels(importance.tokens)
-    st.altair_chart(token_bars(pd.DataFrame(token_shares(importance, methods, labels)),
+    show_chart(token_bars(pd.DataFrame(token_shares(importance, methods, labels)),
                                "Each view's token importance (scaled to sum to 1 over the words)",
                                value_title="share"), width="stretch", key="fa_tokens")
     rows = sentence_correlations(importance, methods)
     if rows:
-        st.altair_chart(method_bars(pd.DataFrame(rows), "Spearman ρ with each yardstick, this sentence",
+        show_chart(method_bars(pd.DataFrame(rows), "Spearman ρ with each yardstick, this sentence",
                                     group="yardstick"), width="stretch", key="fa_sentence_corr")
     else:
         st.info("This sentence has too few words (or constant scores) for a rank correlation.", icon="ℹ️")
@@ -106,10 +106,10 @@ def over_test_tweets():
                 f"Means of per-tweet Spearman correlations with {REFERENCE_NAMES[reference]}:")
     frame = pd.DataFrame(agreement_by_layer(saved, reference))
     published = reference == "blank_out"
-    st.altair_chart(agreement_by_layer_chart(frame, f"Agreement with {REFERENCE_NAMES[reference]} by layer",
+    show_chart(agreement_by_layer_chart(frame, f"Agreement with {REFERENCE_NAMES[reference]} by layer",
                                              SOURCES if published else {"ours": SOURCES["ours"]}),
                     width="stretch", key="fa_by_layer")
-    st.altair_chart(method_bars(pd.DataFrame(overall_agreement(saved, reference, n_layers)),
+    show_chart(method_bars(pd.DataFrame(overall_agreement(saved, reference, n_layers)),
                                 f"Last layer and gradient methods vs {REFERENCE_NAMES[reference]} (ours)"),
                     width="stretch", key="fa_overall")
     best = best_attention_view(saved, reference)

@@ -8,6 +8,7 @@ from lessonkit.quiz import question_numbers
 from ui import instructor_widgets as iw
 from ui import session_keys
 from ui.app_guard import require_app_navigation
+from ui.charts.common import show_chart
 from ui.quiz_widgets import concrete, get_bank, submissions_engine
 
 require_app_navigation()
@@ -75,7 +76,7 @@ def live_poll_panel() -> None:
     frame = polls.distribution_frame(poll, result)
     if question.kind == "multiple":
         st.caption("Students could tick several options; each ticked option counts once per student.")
-    st.altair_chart(iw.option_chart(frame.assign(option=frame["option"].map(iw.short))), width="stretch")
+    show_chart(iw.option_chart(frame.assign(option=frame["option"].map(iw.short))), width="stretch")
     table = frame.assign(share=(100 * frame["share"]).round(1))[["option", "count", "share", "right"]]
     st.dataframe(table.rename(columns={"count": "students", "share": "% of answers", "right": "right answer"}),
                  hide_index=True, width="stretch", key="instructor-poll-table")
@@ -184,7 +185,7 @@ def answers_panel() -> None:
         )
         .properties(height=alt.Step(26))
     )
-    st.altair_chart(chart, width="stretch")
+    show_chart(chart, width="stretch")
 
     st.subheader("Answers per option")
     answered = [q for q in bank.questions if q.id in set(answers["question_id"]) and q.options]
@@ -197,7 +198,7 @@ def answers_panel() -> None:
                               key="instructor-answers-question")
         question = by_id[chosen]
         counts_frame = iw.option_counts(answers, question)
-        st.altair_chart(iw.option_chart(counts_frame), width="stretch")
+        show_chart(iw.option_chart(counts_frame), width="stretch")
         st.dataframe(counts_frame[["option", "count", "right"]].rename(
             columns={"count": "students", "right": "right answer"}),
             hide_index=True, width="stretch", key="instructor-option-table")

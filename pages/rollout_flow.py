@@ -18,7 +18,7 @@ from lessonkit.rollout import (
 from ui import explanations as ex
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
-from ui.charts.common import position_labels
+from ui.charts.common import position_labels, show_chart
 from ui.charts.heatmap import heatmap
 from ui.charts.layer_lines import line_by_layer
 from ui.charts.token_bars import token_bars
@@ -123,7 +123,7 @@ def one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion,
     names = [f"raw attention, layer {layer}", rollout_name, "flow (each row scaled to sum 1)"]
     bars = pd.DataFrame(row_comparison(dict(zip(names, [raw[layer - 1, position], rollout[layer - 1, position], share])),
                                        labels))
-    st.altair_chart(token_bars(bars, f"Where {labels[position]} draws from, after layer {layer}",
+    show_chart(token_bars(bars, f"Where {labels[position]} draws from, after layer {layer}",
                                colors=dict(zip(names, COLOURS)), value_title="share of the row"),
                     width="stretch", key="rf_row_bars")
     st.caption(f"Raw max-flow values run from {flow.min():.3f} to {flow.max():.3f}; the {len(labels)} max-flows "
@@ -131,7 +131,7 @@ def one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion,
 
 
 def depth(raw, rollout, layer, labels):
-    st.altair_chart(line_by_layer(pd.DataFrame(mixing_by_layer(raw, rollout)), "value",
+    show_chart(line_by_layer(pd.DataFrame(mixing_by_layer(raw, rollout)), "value",
                                   "How mixing grows with depth (averages over positions)"),
                     width="stretch", key="rf_mixing")
     sink = rollout[layer - 1].mean(0)

@@ -72,8 +72,8 @@ def compute_checkpoints(loaded, split, n_jsd: int | None = None):
     tuned_accuracy = accuracy(MiniLMScorer("fine-tuned", tuned.loaded, tuned.head).probabilities(texts), labels)
     jsd_texts = texts if n_jsd is None else texts[:n_jsd]
     grid = cc.head_jsd_grid(loaded, base_head, tuned.loaded, tuned.head, jsd_texts, progress("per-head JSD"))
-    seed1 = BiLSTMScorer("BiLSTM seed 1", bc.load_bilstm(loaded, bc.MAIN_FILE)[0], loaded.tokenizer)
-    seed2 = BiLSTMScorer("BiLSTM seed 2", bc.load_bilstm(loaded, bc.SEED2_FILE)[0], loaded.tokenizer)
+    seed1 = BiLSTMScorer("BiLSTM seed 1", bc.load_bilstm(bc.MAIN_FILE)[0], loaded.tokenizer)
+    seed2 = BiLSTMScorer("BiLSTM seed 2", bc.load_bilstm(bc.SEED2_FILE)[0], loaded.tokenizer)
     seeds = cc.seed_results(cc.seed_comparison(seed1, seed2, texts), labels)
     return cc.CheckpointResults(
         model=loaded.facts.name,
@@ -97,7 +97,7 @@ def compute_errors(loaded, split):
     started = time.perf_counter()
     tuned = cc.load_finetuned(loaded, cc.FINETUNED_FILE)
     scorers = [
-        BiLSTMScorer("BiLSTM", bc.load_bilstm(loaded, bc.MAIN_FILE)[0], loaded.tokenizer),
+        BiLSTMScorer("BiLSTM", bc.load_bilstm(bc.MAIN_FILE)[0], loaded.tokenizer),
         MiniLMScorer("MiniLM + head", loaded, load_head()),
         MiniLMScorer("MiniLM fine-tuned", tuned.loaded, tuned.head),
     ]

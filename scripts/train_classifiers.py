@@ -19,10 +19,6 @@ import numpy as np
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-# TODO(integration): scripts/train_artifact.py still imports these two names from here; point it
-# at lessonkit.transformer_classifier and drop this line.
-from lessonkit.transformer_classifier import HEAD_STEPS  # noqa: F401
-
 
 def set_determinism(seed: int) -> None:
     import torch

@@ -63,7 +63,7 @@ def test_bilstm_shortcut_reproduces_from_committed_file(loaded_model, split, sco
     """Accuracy drop, flips and top-attended fraction, against a tweet-by-tweet loop."""
     texts, labels = split.test_texts[:SAMPLE], split.test_labels[:SAMPLE]
     stats = ar.artifact_stats(scorers["BiLSTM, planted"], texts, labels, n_scored=SAMPLE)
-    model, _ = bc.load_bilstm(loaded_model, ar.ARTIFACT_BILSTM_FILE)
+    model, _ = bc.load_bilstm(ar.ARTIFACT_BILSTM_FILE)
     tok = loaded_model.tokenizer
     draw = np.random.default_rng(ar.TEST_PLANT_SEED).random(SAMPLE)
     right_clean = right_planted = flips_neg = flips_pos = top_token = carried = 0
@@ -148,7 +148,7 @@ def test_results_file_is_valid_and_consistent(loaded_model, split):
     by_model = {m.model: m for m in results.models}
     assert set(by_model) == {"BiLSTM, planted", "MiniLM, planted", "BiLSTM, clean", "MiniLM, clean"}
     planted = by_model["BiLSTM, planted"]
-    model, info = bc.load_bilstm(loaded_model, ar.ARTIFACT_BILSTM_FILE)
+    model, info = bc.load_bilstm(ar.ARTIFACT_BILSTM_FILE)
     right = (bc.predict(model, loaded_model.tokenizer, split.test_texts) > 0.5) == (split.test_labels == 1)
     assert float(info["held_out_accuracy"]) == pytest.approx(right.mean(), abs=5e-5)  # as trained (4 digits)
     # the results file strips the few "~" the test tweets already had before measuring "clean"

@@ -116,8 +116,8 @@ def test_tiny_finetune_learns_and_is_deterministic(loaded_model, split):
 
 def test_seed_jsd_matches_a_per_tweet_loop(loaded_model, split):
     texts = split.test_texts[:40]
-    one = BiLSTMScorer("seed 1", bc.load_bilstm(loaded_model, bc.MAIN_FILE)[0], loaded_model.tokenizer)
-    two = BiLSTMScorer("seed 2", bc.load_bilstm(loaded_model, bc.SEED2_FILE)[0], loaded_model.tokenizer)
+    one = BiLSTMScorer("seed 1", bc.load_bilstm(bc.MAIN_FILE)[0], loaded_model.tokenizer)
+    two = BiLSTMScorer("seed 2", bc.load_bilstm(bc.SEED2_FILE)[0], loaded_model.tokenizer)
     comparison = cc.seed_comparison(one, two, texts)
     for i, text in enumerate(texts):
         s = bc.encode_sentence(loaded_model.tokenizer, text)

@@ -31,14 +31,14 @@ def test_committed_models_load_with_recorded_accuracy(loaded_model):
     assert head.weight.shape == (2, loaded_model.facts.d_model)
     assert float(head.metadata["held_out_accuracy"]) > 0.75
     for path in (bc.MAIN_FILE, bc.SEED2_FILE, bc.UNIFORM_FILE):
-        model, info = bc.load_bilstm(loaded_model, path)
+        model, info = bc.load_bilstm(path)
         assert float(info["held_out_accuracy"]) > 0.7
         assert path.stat().st_size < 3_000_000  # the embedding matrix is not stored
-    assert bc.load_bilstm(loaded_model, bc.UNIFORM_FILE)[0].uniform_attention
+    assert bc.load_bilstm(bc.UNIFORM_FILE)[0].uniform_attention
 
 
 def test_committed_bilstm_accuracy_reproduces_on_held_out_sample(loaded_model, split):
-    model, info = bc.load_bilstm(loaded_model)
+    model, info = bc.load_bilstm()
     texts, labels = split.test_texts[:300], split.test_labels[:300]
     accuracy = float(((bc.predict(model, loaded_model.tokenizer, texts) > 0.5) == (labels == 1)).mean())
     assert accuracy > 0.7

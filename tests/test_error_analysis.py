@@ -61,7 +61,7 @@ def test_committed_bilstm_errors_match_a_plain_loop(loaded_model):
     split = load_sentiment_split()
     results = ea.load_error_results()
     bilstm = next(m for m in results.models if m.model == "BiLSTM")
-    model, _ = bc.load_bilstm(loaded_model, bc.MAIN_FILE)
+    model, _ = bc.load_bilstm(bc.MAIN_FILE)
     n = 300
     wrong = {}
     for i, (text, label) in enumerate(zip(split.test_texts[:n], split.test_labels[:n])):
