@@ -67,8 +67,8 @@ def batched_attention(
     for start in range(0, len(order), step):
         chosen = order[start : start + step]
         padded = tokenizer.pad([dict(singles[i]) for i in chosen], padding=True, return_tensors="pt")
-        # An additive 4-D mask: transformers builds no mask for a custom attention function (it
-        # passed None, so padded keys got weight), but hands a ready 4-D mask through as it is.
+        # An additive 4-D mask built here: transformers hands a ready 4-D mask through as it is, so
+        # padded keys get no weight whether or not the attention function has a mask builder.
         keep = padded["attention_mask"][:, None, None, :].to(torch.float32)
         padded["attention_mask"] = (1.0 - keep) * torch.finfo(torch.float32).min
         with torch.inference_mode():
