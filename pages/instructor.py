@@ -1,5 +1,4 @@
 """Instructor view: run a live poll, and follow the class's quiz answers (refreshed automatically)."""
-import altair as alt
 import streamlit as st
 
 from lessonkit import polls, submissions
@@ -165,27 +164,7 @@ def answers_panel() -> None:
     prompts = {question.id: iw.short(question.prompt) for question in bank.questions}
     table["prompt"] = table["question_id"].map(lambda q: prompts.get(q, "(no longer in the bank)"))
     table["percent_correct"] = (100 * table["share_correct"]).round(1)
-    chart = (
-        alt.Chart(table)
-        .mark_bar()
-        .encode(
-            x=alt.X("share_correct:Q", title="share answered right", scale=alt.Scale(domain=[0, 1]),
-                    axis=alt.Axis(format="%")),
-            y=alt.Y("question:N", title="question", sort=list(table["question"]), axis=alt.Axis(labelOverlap=False)),
-            color=alt.Color("section:O", title="section", scale=alt.Scale(scheme="tableau10")),
-            tooltip=[
-                alt.Tooltip("question:N", title="question"),
-                alt.Tooltip("question_id:N", title="id"),
-                alt.Tooltip("section:O", title="section"),
-                alt.Tooltip("prompt:N", title="prompt"),
-                alt.Tooltip("answered:Q", title="answered"),
-                alt.Tooltip("correct:Q", title="right"),
-                alt.Tooltip("percent_correct:Q", title="% right"),
-            ],
-        )
-        .properties(height=alt.Step(26))
-    )
-    show_chart(chart, width="stretch")
+    show_chart(iw.answered_right_chart(table), width="stretch")
 
     st.subheader("Answers per option")
     answered = [q for q in bank.questions if q.id in set(answers["question_id"]) and q.options]

@@ -245,3 +245,27 @@ def show_recent_errors() -> None:
     for record in records:
         with st.expander(f"{record.at:%H:%M:%S} UTC · {record.logger} · {short(record.message, 100)}"):
             st.code(record.message + ("\n\n" + record.details if record.details else ""), language=None)
+
+
+def answered_right_chart(table: pd.DataFrame) -> alt.Chart:
+    """One bar per question: the share of first answers that were right, coloured by section."""
+    return (
+        alt.Chart(table)
+        .mark_bar()
+        .encode(
+            x=alt.X("share_correct:Q", title="share answered right", scale=alt.Scale(domain=[0, 1]),
+                    axis=alt.Axis(format="%")),
+            y=alt.Y("question:N", title="question", sort=list(table["question"]), axis=alt.Axis(labelOverlap=False)),
+            color=alt.Color("section:O", title="section", scale=alt.Scale(scheme="tableau10")),
+            tooltip=[
+                alt.Tooltip("question:N", title="question"),
+                alt.Tooltip("question_id:N", title="id"),
+                alt.Tooltip("section:O", title="section"),
+                alt.Tooltip("prompt:N", title="prompt"),
+                alt.Tooltip("answered:Q", title="answered"),
+                alt.Tooltip("correct:Q", title="right"),
+                alt.Tooltip("percent_correct:Q", title="% right"),
+            ],
+        )
+        .properties(height=alt.Step(26))
+    )
