@@ -32,6 +32,7 @@ LESSON_PAGES = {
         lesson_page("not_explanation", "3 · Is attention an explanation?", "⚖️"),
         lesson_page("gradient_attention", "4 · Gradient × attention", "📐"),
         lesson_page("rollout_flow", "5 · Rollout and flow", "🌊"),
+        lesson_page("uses", "6 · What attention can tell you", "🛠️"),
         lesson_page("summary", "Summary", "📝"),
         lesson_page("quiz", "Final quiz", "🎓"),
     ],

@@ -2,7 +2,6 @@
 import streamlit as st
 
 from ui.app_guard import require_app_navigation
-from ui.check_yourself import check_yourself
 from ui.links import lesson_link
 from ui.markdown import md_escape
 from ui.models import get_model
@@ -80,4 +79,3 @@ if loaded is not None:
         "folder (or `model = \"...\"` in .streamlit/secrets.toml) and restart."
     )
 
-check_yourself(section=6, key_prefix="home_check")

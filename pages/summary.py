@@ -32,7 +32,7 @@ CLAIMS = [
      "pages/rollout_flow.py", "5 · Rollout and flow", "rollout"),
     ("Attention pictures are good for debugging, comparing checkpoints, error analysis and linguistic "
      "structure; not for an audited account of why a model decided.",
-     "pages/home.py", "Start here", "uses"),
+     "pages/uses.py", "6 · What attention can tell you", "uses"),
 ]
 
 for claim, page, label, key in CLAIMS:

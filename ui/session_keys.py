@@ -117,3 +117,16 @@ HA_PAIR = "ha_pair"  # twin pair shown, counted from 1
 HA_LAYER = "ha_layer"  # head whose answers on that pair are shown, counted from 1
 HA_HEAD = "ha_head"
 HA_URL_READ = "ha_url_read"
+
+# --- "What attention can tell you" (pages/uses.py; ui/uses.py)
+US_TEXT = "us_text"  # the tweet for the planted-artifact experiment
+US_MODEL = "us_model"  # BiLSTM or MiniLM (planted)
+US_TOKEN = "us_token"  # the artifact token appended or not
+US_COMPARE_TEXT = "us_compare_text"
+US_LAYER = "us_layer"
+US_HEAD = "us_head"
+US_ERROR_MODEL = "us_error_model"
+US_ERROR_CONFIDENCE = "us_error_confidence"
+US_ERROR_WORDS = "us_error_words"
+US_ERROR_PICK = "us_error_pick"
+US_NOTES = "us_notes"  # the learner's own notes on errors: {model|test index: text}
