@@ -173,6 +173,11 @@ def token_scores(scorer, text: str, model_key: str = "") -> TokenScores | None:
         return None
 
 
+def label_of(probability: float) -> str:
+    """The predicted class for P(positive) (the classifiers' 0.5 threshold)."""
+    return "positive" if probability > 0.5 else "negative"
+
+
 def with_or_without(text: str, add: bool) -> str:
     """The tweet with the artifact token appended (add) or every copy of it removed."""
     return artifact.with_token(artifact.without_token(text)) if add else artifact.without_token(text)
@@ -249,3 +254,8 @@ def head_map(maps: np.ndarray, layer: int, head: int) -> np.ndarray:
 
 def grid_array(res) -> np.ndarray:
     return np.asarray(res.jsd_grid, dtype=np.float64)
+
+
+def sentence_head_jsd(base: np.ndarray, after: np.ndarray, layer: int, head: int) -> float:
+    """One head's JS divergence (nats) between two checkpoints on one sentence; layer and head from 1."""
+    return float(checkpoint_comparison.head_jsd(base, after)[layer - 1, head - 1])
