@@ -11,6 +11,7 @@ from lessonkit.gradient_attention import (
 )
 from lessonkit.transformer_classifier import LABELS
 from ui import explanations as ex
+from ui import presenter
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels
@@ -155,13 +156,22 @@ claim()
 loaded, head, text, target_choice, labels, result = sentence_and_gradients()
 placeholder = st.container()
 head_view, signed, weighted = one_head(result, labels)
-scores = every_head(result, weighted, signed)
-table, agreement = against_removal(loaded, head, text, result, scores)
-with placeholder:
-    try_this(table)
 view = {ex.GA_TEXT: text, ex.GA_TARGET: target_choice, **head_view}
 ex.write_url(view)
-link_to_this_view("gradient_attention", view)
-st.markdown(f"These numbers hold for this sentence and this model only: try *{md_escape(list(ex.GRADIENT_EXAMPLES)[1])}* "
-            "and watch the agreements move.")
-check_yourself(section=4, key_prefix="gradient_attention_check")
+
+
+def every_head_against_removal() -> None:
+    scores = every_head(result, weighted, signed)
+    table, _ = against_removal(loaded, head, text, result, scores)
+    with placeholder:
+        try_this(table)
+
+
+def closing() -> None:
+    link_to_this_view("gradient_attention", view)
+    st.markdown(f"These numbers hold for this sentence and this model only: try "
+                f"*{md_escape(list(ex.GRADIENT_EXAMPLES)[1])}* and watch the agreements move.")
+    check_yourself(section=4, key_prefix="gradient_attention_check")
+
+
+presenter.reveal("gradient_attention", [every_head_against_removal, closing])

@@ -16,6 +16,7 @@ from lessonkit.rollout import (
     row_comparison,
 )
 from ui import explanations as ex
+from ui import presenter
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels, show_chart
@@ -178,10 +179,11 @@ raw = fuse_heads(analysis.attn, fusion)  # one layer's own mixing, heads fused a
 rollout, rollout_name = rollout_of(loaded, text, method, analysis, fusion, discard)
 with guide:
     try_this(rollout)
-maps(analysis, labels, raw, rollout, rollout_name, fusion, layer)
-one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion, discard, layer, position)
-depth(raw, rollout, layer, labels)
 view = {ex.RF_TEXT: text, ex.RF_METHOD: method, **view}
 ex.write_url(view)
-link_to_this_view("rollout_flow", view)
-check_yourself(section=5, key_prefix="rollout_flow_check")
+presenter.reveal("rollout_flow", [
+    lambda: maps(analysis, labels, raw, rollout, rollout_name, fusion, layer),
+    lambda: one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion, discard, layer, position),
+    lambda: depth(raw, rollout, layer, labels),
+    lambda: (link_to_this_view("rollout_flow", view), check_yourself(section=5, key_prefix="rollout_flow_check")),
+])

@@ -91,10 +91,12 @@ def reveal(page: str, steps: Sequence[Callable[[], None]]) -> None:
         step()
     st.divider()
     left, middle, right = st.columns([1, 2, 1])
-    if left.button("◀ Back", key=f"{key}-back", disabled=shown <= 1, width="stretch"):
-        st.session_state[key] = shown - 1
-        st.rerun()
+    left.button("◀ Back", key=f"{key}-back", disabled=shown <= 1, width="stretch",
+                on_click=_move, args=(key, shown - 1))
     middle.markdown(f"<div style='text-align:center'>Step {shown} of {len(steps)}</div>", unsafe_allow_html=True)
-    if right.button("Next ▶", key=f"{key}-next", disabled=shown >= len(steps), width="stretch", type="primary"):
-        st.session_state[key] = shown + 1
-        st.rerun()
+    right.button("Next ▶", key=f"{key}-next", disabled=shown >= len(steps), width="stretch", type="primary",
+                 on_click=_move, args=(key, shown + 1))
+
+
+def _move(key: str, step: int) -> None:
+    st.session_state[key] = step
