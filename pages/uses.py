@@ -67,7 +67,7 @@ def debugging(loaded) -> None:
 
 def try_the_token(loaded) -> None:
     st.subheader("Try it: add or remove the token")
-    st.markdown(f"**Try this:** keep the negative tweet below and switch **append `{TOKEN}`** on. "
+    st.markdown(f"**Try this:** keep the negative tweet below and switch **with `{TOKEN}`** on. "
                 "Watch the prediction and the attention bar on `~`.")
     seed_from_url(uses.TEXT, keys.US_TEXT)
     seed_from_url(uses.MODEL, keys.US_MODEL)
@@ -76,7 +76,8 @@ def try_the_token(loaded) -> None:
     raw = left.text_input("A tweet (held out from training by default)", key=keys.US_TEXT,
                           max_chars=uses.MAX_TWEET_CHARACTERS)
     model = mid.radio("Classifier trained on planted tweets", uses.ARTIFACT_MODELS, key=keys.US_MODEL)
-    add = right.toggle(f"append {TOKEN}", key=keys.US_TOKEN)
+    add = right.toggle(f"with {TOKEN}", key=keys.US_TOKEN,
+                       help=f"On: {TOKEN} appended at the end. Off: every {TOKEN} in the tweet taken out.")
     write({uses.TEXT: raw, uses.MODEL: model, uses.TOKEN: add})
     link_to_this_view(uses.URL_PATH, {uses.TEXT: raw, uses.MODEL: model, uses.TOKEN: add})
     text = uses.checked_tweet(raw)
@@ -87,6 +88,9 @@ def try_the_token(loaded) -> None:
         return
     shown = uses.with_or_without(text, add)
     other = uses.with_or_without(text, not add)
+    if not shown or not other:
+        st.warning(f"Without {TOKEN} nothing is left of this tweet: type a few words around it.", icon="✏️")
+        return
     scores = uses.token_scores(scorer, shown, loaded.facts.name)
     other_scores = uses.token_scores(scorer, other, loaded.facts.name)
     if scores is None or other_scores is None:

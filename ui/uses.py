@@ -46,10 +46,10 @@ def _file_key(path: Path) -> str:
 
 # ---------------------------------------------------------------------------- results files
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _results(kind: str, file_key: str):
+def _results(kind: str, path: str, file_key: str):
     loaders = {"artifact": artifact.load_artifact_results, "checkpoints": checkpoint_comparison.load_checkpoint_results,
                "errors": error_analysis.load_error_results}
-    return loaders[kind]()
+    return loaders[kind](Path(path))
 
 
 RESULT_FILES = {"artifact": artifact.RESULTS_FILE, "checkpoints": checkpoint_comparison.RESULTS_FILE,
@@ -59,7 +59,7 @@ RESULT_FILES = {"artifact": artifact.RESULTS_FILE, "checkpoints": checkpoint_com
 def results(kind: str):
     """The validated results file ``kind`` (artifact, checkpoints, errors), or None after a message naming it."""
     try:
-        return _results(kind, _file_key(RESULT_FILES[kind]))
+        return _results(kind, str(RESULT_FILES[kind]), _file_key(RESULT_FILES[kind]))
     except UsesResultsError as error:
         st.warning(f"**Stored numbers unavailable.** {error}", icon="🚫")
     except Exception as error:  # e.g. unreadable file permissions
