@@ -204,6 +204,7 @@ def errors(loaded) -> None:
     low, high = uses.word_range(errs)
     confidence = cols[1].slider("Confidence of the wrong answer", 0.5, 1.0, (0.5, 1.0), 0.05,
                                 key=keys.US_ERROR_CONFIDENCE)
+    uses.clamp_range(keys.US_ERROR_WORDS, low, high)
     words = cols[2].slider("Length (words)", low, high, (low, high), key=keys.US_ERROR_WORDS)
     rows = filter_errors(errs, confidence[0], confidence[1], words[0], words[1])
     st.markdown(f"**Try this:** {len(rows)} of {errs.n_test} held-out tweets are wrong in this range "
@@ -212,7 +213,7 @@ def errors(loaded) -> None:
         st.info("No error in this range: widen the filters.", icon="🔎")
         return
     st.dataframe(uses.error_table(rows, res.texts), hide_index=True, height=220)
-    pick = st.selectbox("Look at", range(len(rows)), key=keys.US_ERROR_PICK,
+    pick = st.selectbox("Look at", range(len(rows)), key=f"{keys.US_ERROR_PICK}_{model}_{len(rows)}",
                         format_func=lambda i: res.texts.get(rows[i].index, "")[:90])
     row = rows[min(pick, len(rows) - 1)]
     scorer = uses.error_scorer(loaded, model)

@@ -259,3 +259,11 @@ def grid_array(res) -> np.ndarray:
 def sentence_head_jsd(base: np.ndarray, after: np.ndarray, layer: int, head: int) -> float:
     """One head's JS divergence (nats) between two checkpoints on one sentence; layer and head from 1."""
     return float(checkpoint_comparison.head_jsd(base, after)[layer - 1, head - 1])
+
+
+def clamp_range(key: str, low: int, high: int) -> None:
+    """Keep a range slider's stored value inside a range that changed (another model's errors)."""
+    value = st.session_state.get(key)
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        a, b = (min(max(int(v), low), high) for v in value)
+        st.session_state[key] = (min(a, b), max(a, b))
