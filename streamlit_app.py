@@ -49,7 +49,7 @@ if instructor_page_enabled():
 else:
     LESSON_PAGES["Start"].append(lesson_page("instructor", "Instructor view", "🧑‍🏫", visibility="hidden"))
 
-navigation = st.navigation(LESSON_PAGES)
+navigation = st.navigation(LESSON_PAGES, expanded=True)  # every page listed, no "View more"
 presenter.apply_style()
 # Before the page: pages stop early on bad input (st.stop), and nothing drawn after a stop is shown.
 # The model loads here once per server process; later runs take it from the cache.

@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from ipaddress import ip_address
 from pathlib import Path
@@ -65,15 +65,15 @@ def is_loopback_url(url: str) -> bool:
 
 
 @contextmanager
-def running_streamlit(log_name: str = ".pytest-streamlit.log") -> Iterator[str]:
-    """Start `streamlit run app_server.py` (what `make run` serves) on a free loopback port; yield its
-    base URL; stop it."""
+def running_streamlit(log_name: str = ".pytest-streamlit.log", extra_args: Sequence[str] = ()) -> Iterator[str]:
+    """Start `streamlit run app_server.py` (what `make run` serves) on a free loopback port, with
+    ``extra_args`` (e.g. ``--secrets.files``); yield its base URL; stop it."""
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     with open(REPO / log_name, "w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app_server.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true"],
+             "--server.address", "127.0.0.1", "--server.headless", "true", *extra_args],
             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"

@@ -9,11 +9,7 @@ SQLite file in a temporary folder). Screenshots at 1400 px go to artifacts/scree
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import subprocess
-import sys
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -21,7 +17,7 @@ from playwright.sync_api import expect
 
 from lessonkit import submissions
 from lessonkit.quiz import load_bank, question_numbers
-from tests.conftest import REPO, RecordingPage, _free_port, _healthy
+from tests.conftest import REPO, RecordingPage, running_streamlit
 
 PASSWORD = "a long classroom passphrase"
 APPEAR_MS = 20_000  # the students' fragment refreshes every 3 s, the instructor's every 2 s
@@ -36,28 +32,8 @@ def class_server(tmp_path_factory):
         f'instructor_password = "{PASSWORD}"\n[connections.submissions]\nurl = "sqlite:///{database}"\n',
         encoding="utf-8",
     )
-    port = _free_port()
-    env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
-    with open(REPO / ".pytest-streamlit-poll.log", "w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--server.headless", "true", "--secrets.files", str(secrets)],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-        base = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 120
-            while not _healthy(base):
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"streamlit did not start; see {log.name}")
-                time.sleep(0.5)
-            yield base, database
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    with running_streamlit(".pytest-streamlit-poll.log", ["--secrets.files", str(secrets)]) as base:
+        yield base, database
 
 
 def new_page(browser) -> tuple:
