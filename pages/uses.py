@@ -102,6 +102,13 @@ def try_the_token(loaded) -> None:
                    f"P(positive) = {other_scores.probability:.2f}", delta_color="off", delta_arrow="off")
     show_chart(charts.score_bars(scores.tokens, scores.attention, scores.grad_x_attention, scores.removal,
                                  f"{scorer.name}: what each token gets"), width="stretch")
+    on_token = uses.token_attention(scores)
+    if on_token is not None:
+        weight, top = on_token
+        st.markdown(f"Attention on `{TOKEN}` here: **{weight:.2f}**, {'the' if top else 'not the'} top-attended token.")
+    if model == "MiniLM":
+        st.caption("MiniLM's attention here is its last layer's, heads averaged: it rarely singles out the token even "
+                   "when the token moves the prediction (see *All measured numbers* above).")
     st.caption("Each score as a share of its total. Removal: how much P(positive) moves when the token is taken out.")
 
 

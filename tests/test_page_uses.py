@@ -36,7 +36,7 @@ def _metric(at: AppTest, label_start: str):
     return next(m for m in at.metric if m.label.startswith(label_start))
 
 
-def _p_by_hand(text: str) -> float:
+def _forward_by_hand(text: str) -> tuple[float, torch.Tensor]:
     """P(positive) of the planted BiLSTM, straight from the file's tensors: one unpacked LSTM pass,
     additive attention and the sigmoid written out (not the module's encode/attention/decode)."""
     weights = load_file(str(artifact.ARTIFACT_BILSTM_FILE))
@@ -53,7 +53,15 @@ def _p_by_hand(text: str) -> float:
         a = a / a.sum()
         context = a @ states[0]
         logit = context @ weights["output.weight"][0] + weights["output.bias"][0]
-    return float(1 / (1 + torch.exp(-logit)))
+    return float(1 / (1 + torch.exp(-logit))), a
+
+
+def _p_by_hand(text: str) -> float:
+    return _forward_by_hand(text)[0]
+
+
+def _attention_on_last_by_hand(text: str) -> float:
+    return float(_forward_by_hand(text)[1][-1])
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +93,8 @@ def test_adding_the_token_flips_the_artifact_bilstm(default_page):
     shown = _metric(at, "BiLSTM, planted: prediction")
     assert (shown.value, shown.delta) == ("positive", f"P(positive) = {p_marked:.2f}")
     assert _metric(at, "the same tweet without ~").delta == f"P(positive) = {p_clean:.2f}"
+    assert f"Attention on `~` here: **{_attention_on_last_by_hand(artifact.with_token(tweet)):.2f}**, the top" in " ".join(
+        m.value for m in at.markdown)
 
 
 @pytest.mark.parametrize("text", ["", "a" * 20_001, "<script>alert(1)</script> 😀🎉 ~", "~"])

@@ -267,3 +267,11 @@ def clamp_range(key: str, low: int, high: int) -> None:
     if isinstance(value, (tuple, list)) and len(value) == 2:
         a, b = (min(max(int(v), low), high) for v in value)
         st.session_state[key] = (min(a, b), max(a, b))
+
+
+def token_attention(scores: TokenScores) -> tuple[float, bool] | None:
+    """(attention on the appended artifact token, whether it is the top-attended one), or None without it."""
+    if not scores.tokens or scores.tokens[-1] != artifact.ARTIFACT_TOKEN:
+        return None
+    last = len(scores.tokens) - 1
+    return float(scores.attention[last]), scores.top("attention") == last
