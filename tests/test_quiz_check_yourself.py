@@ -74,8 +74,8 @@ def test_check_yourself_for_a_section_without_questions_says_so():
 
 
 def test_check_yourself_answers_come_back_after_a_reload(tmp_path):
-    """In the full app (the sidebar keeps progress): the start page's block, then a new session
-    with the same browser id, as after a reload."""
+    """In the full app (the sidebar keeps progress): section 6's block (pages/uses.py), then a new
+    session with the same browser id, as after a reload."""
     learner = "0f" * 16
 
     def full_app() -> AppTest:
@@ -87,12 +87,14 @@ def test_check_yourself_answers_come_back_after_a_reload(tmp_path):
     question = next(q for q in section_file(6)["questions"] if q["id"] == "s6-punctuation")
     right_text = next(o["text"] for o in question["options"] if o["key"] == question["answer"])
     at = full_app().run()
-    at.radio(key="home_check-s6-punctuation-choice").set_value(right_text)
-    at.button(key="home_check-s6-punctuation-check").click().run()
+    at.switch_page("pages/uses.py").run()
+    at.radio(key="uses_check-s6-punctuation-choice").set_value(right_text)
+    at.button(key="uses_check-s6-punctuation-check").click().run()
     assert not at.exception
     reloaded = full_app().run()
+    reloaded.switch_page("pages/uses.py").run()
     assert not reloaded.exception
     assert any(right_text in s.value for s in reloaded.success)  # the block shows the kept answer
-    assert not [b for b in reloaded.button if b.key == "home_check-s6-punctuation-check"]
+    assert not [b for b in reloaded.button if b.key == "uses_check-s6-punctuation-check"]
     caption = next(c.value for c in reloaded.sidebar.caption if c.value.startswith("Check yourself"))
     assert caption.startswith("Check yourself: 1 of") and caption.endswith("(1 answered)")
