@@ -77,7 +77,7 @@ def main(repeats: int = 3) -> None:
             visit(url, timeout_ms=600_000)  # warm: model loaded, sentence analysed, server caches filled
             runs = [visit(url, layer_change=True) for _ in range(repeats)]
             opened = statistics.median(r[0] for r in runs)
-            changed = statistics.median(r[1] for r in runs)
+            changed = statistics.median(r[1] for r in runs if r[1] is not None)
             anchor = BERTVIZ_HEAD_VIEW_OPEN.get(n)
             ratio = f" = {opened / anchor:.2f}x BertViz's {anchor} s (anchor)" if anchor else ""
             print(f"n={n:>3}: head view (12 heads) opened in {opened:.2f} s{ratio}; layer change {changed:.2f} s",

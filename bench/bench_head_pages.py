@@ -116,11 +116,11 @@ def main(argv: list[str] | None = None) -> None:
         with tempfile.TemporaryDirectory() as folder:
             archive = subprocess.run(["git", "archive", args.before], cwd=REPO, check=True, capture_output=True).stdout
             subprocess.run(["tar", "-x", "-C", folder], input=archive, check=True)
-            before, after = fresh_server_visits(Path(folder)), fresh_server_visits(REPO)
+            visits_before, visits_after = fresh_server_visits(Path(folder)), fresh_server_visits(REPO)
         print(f"first visit in Chromium on a fresh server, after its warm-up (before = {args.before})")
-        for page in before:
-            print(f"  {page:14s} before {before[page]:6.2f} s   after {after[page]:5.2f} s   "
-                  f"{before[page] / after[page]:5.1f}x")
+        for page in visits_before:
+            print(f"  {page:14s} before {visits_before[page]:6.2f} s   after {visits_after[page]:5.2f} s   "
+                  f"{visits_before[page] / visits_after[page]:5.1f}x")
 
 
 def fresh_server_visits(tree: Path) -> dict[str, float]:

@@ -230,9 +230,10 @@ def artifact_stats(scorer: Scorer, texts: list[str], labels: np.ndarray, n_score
         return float(np.mean([s.top("attention") != s.top("removal") for s in rows])) if rows else None
 
     by_layer = None
-    if with_index and with_index[0][0].attention_by_layer is not None:
-        by_layer = [float(np.mean([int(np.argmax(s.attention_by_layer[layer])) == k for s, k in with_index]))
-                    for layer in range(with_index[0][0].attention_by_layer.shape[0])]
+    layered = [(s.attention_by_layer, k) for s, k in with_index if s.attention_by_layer is not None]
+    if layered and len(layered) == len(with_index):
+        by_layer = [float(np.mean([int(np.argmax(maps[layer])) == k for maps, k in layered]))
+                    for layer in range(layered[0][0].shape[0])]
     return ArtifactModelStats(
         model=scorer.name, n_test=len(texts), n_negative=int(negative.sum()), n_positive=int(positive.sum()),
         accuracy_clean=accuracy(p_clean, labels), accuracy_planted=accuracy(p_planted, labels),

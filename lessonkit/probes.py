@@ -74,7 +74,7 @@ def load_coreference_items() -> tuple[CoreferenceItem, ...]:
                     pair=index,
                     text=pair["template"].format(fill),
                     pronoun=pair["pronoun"],
-                    candidates=candidates,  # type: ignore[arg-type]
+                    candidates=candidates,
                     antecedent=antecedent,
                 )
             )

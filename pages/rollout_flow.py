@@ -179,11 +179,16 @@ raw = fuse_heads(analysis.attn, fusion)  # one layer's own mixing, heads fused a
 rollout, rollout_name = rollout_of(loaded, text, method, analysis, fusion, discard)
 with guide:
     try_this(rollout)
+def closing(view) -> None:
+    link_to_this_view("rollout_flow", view)
+    check_yourself(section=5, key_prefix="rollout_flow_check")
+
+
 view = {ex.RF_TEXT: text, ex.RF_METHOD: method, **view}
 ex.write_url(view)
 presenter.reveal("rollout_flow", [
     lambda: maps(analysis, labels, raw, rollout, rollout_name, fusion, layer),
     lambda: one_row(loaded, text, labels, raw, rollout, rollout_name, per_layer, fusion, discard, layer, position),
     lambda: depth(raw, rollout, layer, labels),
-    lambda: (link_to_this_view("rollout_flow", view), check_yourself(section=5, key_prefix="rollout_flow_check")),
+    lambda: closing(view),
 ])

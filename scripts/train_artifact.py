@@ -39,7 +39,7 @@ def train(split, only: str | None = None, bilstm_epochs: int | None = None, head
         "held_out": "clean test tweets",
     }
     log(f"planted: {extra['planted']}")
-    out = {}
+    out: dict[str, tuple[object, dict[str, str]]] = {}
     if only in (None, "bilstm"):
         model, info = bc.train_bilstm(loaded, planted, seed=BILSTM_SEED, epochs=bilstm_epochs or bc.EPOCHS)
         info.update(extra)
