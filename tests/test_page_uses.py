@@ -144,3 +144,15 @@ def test_other_models_run_the_page(monkeypatch, other_model_dir):
         _ok(at)
     finally:
         models._load_cached_model.clear()
+
+
+def test_a_deep_link_restores_the_view_with_numbers_clamped():
+    at = _ok(_app(u_text="I loved every minute", u_token="1", u_model="BiLSTM", u_layer="99", u_head="0",
+                  u_compare="so not fine", u_errors="MiniLM fine-tuned").run())
+    assert at.text_input(key=keys.US_TEXT).value == "I loved every minute"
+    assert at.toggle(key=keys.US_TOKEN).value is True
+    assert (at.number_input(key=keys.US_LAYER).value, at.number_input(key=keys.US_HEAD).value) == (6, 1)
+    assert at.text_input(key=keys.US_COMPARE_TEXT).value == "so not fine"
+    assert at.selectbox(key=keys.US_ERROR_MODEL).value == "MiniLM fine-tuned"
+    shown = _metric(at, "BiLSTM, planted: prediction")
+    assert shown.delta == f"P(positive) = {_p_by_hand('I loved every minute ~'):.2f}"
