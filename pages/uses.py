@@ -195,6 +195,7 @@ def seeds(res) -> None:
     )
     show_chart(charts.seed_scatter(s.js_divergence, s.output_change, "Per test tweet: seeds' attention vs outputs"),
                width="stretch")
+    st.caption("Points low and to the right: the seeds' attention differs a lot while their outputs barely do.")
 
 
 def errors(loaded) -> None:

@@ -132,7 +132,7 @@ def finetuned(loaded: LoadedModel) -> checkpoint_comparison.Finetuned | None:
     """The fine-tuned MiniLM (one copy per process), or None after a message (other model, missing file)."""
     if loaded.facts.name != artifact.TRAINED_ON:
         st.info(f"**The fine-tuned checkpoint fits only {artifact.TRAINED_ON}**; the app shows "
-                f"{loaded.facts.name}. The stored numbers below are MiniLM's.", icon="ℹ️")
+                f"{loaded.facts.name}. The stored numbers above are MiniLM's.", icon="ℹ️")
         return None
     try:
         return _finetuned(loaded, loaded.facts.name, _file_key(checkpoint_comparison.FINETUNED_FILE))
