@@ -67,8 +67,8 @@ def debugging(loaded) -> None:
 
 def try_the_token(loaded) -> None:
     st.subheader("Try it: add or remove the token")
-    st.markdown(f"**Try this:** keep the negative tweet below and switch **with `{TOKEN}`** on. "
-                "Watch the prediction and the attention bar on `~`.")
+    st.markdown(f"**Try this:** the held-out tweet below is negative, with `{TOKEN}` appended. Read the prediction "
+                f"and the bar on `{TOKEN}`, then switch **with `{TOKEN}`** off, and try your own negative tweet.")
     seed_from_url(uses.TEXT, keys.US_TEXT)
     seed_from_url(uses.MODEL, keys.US_MODEL)
     seed_from_url(uses.TOKEN, keys.US_TOKEN)

@@ -84,17 +84,18 @@ def test_accuracies_shown_equal_the_results_files(default_page):
 def test_adding_the_token_flips_the_artifact_bilstm(default_page):
     at = default_page
     tweet = at.text_input(key=keys.US_TEXT).value
-    p_clean, p_marked = _p_by_hand(tweet), _p_by_hand(artifact.with_token(tweet))
+    p_clean, p_marked = _p_by_hand(tweet), _p_by_hand(tweet + " ~")
     assert p_clean < 0.5 < p_marked  # the default held-out negative tweet is one the token flips
-    shown = _metric(at, "BiLSTM, planted: prediction")
-    assert (shown.value, shown.delta) == ("negative", f"P(positive) = {p_clean:.2f}")
-    at.toggle(key=keys.US_TOKEN).set_value(True).run()
-    _ok(at)
+    assert at.toggle(key=keys.US_TOKEN).value is True  # the page opens with the token planted
     shown = _metric(at, "BiLSTM, planted: prediction")
     assert (shown.value, shown.delta) == ("positive", f"P(positive) = {p_marked:.2f}")
-    assert _metric(at, "the same tweet without ~").delta == f"P(positive) = {p_clean:.2f}"
-    assert f"Attention on `~` here: **{_attention_on_last_by_hand(artifact.with_token(tweet)):.2f}**, the top" in " ".join(
+    assert f"Attention on `~` here: **{_attention_on_last_by_hand(tweet + ' ~'):.2f}**, the top" in " ".join(
         m.value for m in at.markdown)
+    at.toggle(key=keys.US_TOKEN).set_value(False).run()
+    _ok(at)
+    shown = _metric(at, "BiLSTM, planted: prediction")
+    assert (shown.value, shown.delta) == ("negative", f"P(positive) = {p_clean:.2f}")
+    assert _metric(at, "the same tweet with ~").delta == f"P(positive) = {p_marked:.2f}"
 
 
 @pytest.mark.parametrize("text", ["", "a" * 20_001, "<script>alert(1)</script> 😀🎉 ~", "~"])
@@ -109,8 +110,8 @@ def test_bad_tweets_give_a_message(text):
     kept = at.text_input(key=keys.US_TEXT).value
     assert kept == text[: uses.MAX_TWEET_CHARACTERS]
     shown = _metric(at, "BiLSTM, planted: prediction")
-    # the toggle is off: every free-standing "~" is taken out before classifying
-    shown_text = " ".join(word for word in kept.split() if word != "~")
+    # the toggle is on: free-standing "~"s are taken out and one is appended at the end
+    shown_text = " ".join(word for word in kept.split() if word != "~") + " ~"
     assert shown.delta == f"P(positive) = {_p_by_hand(shown_text):.2f}"
 
 

@@ -29,7 +29,7 @@ ERROR_MODELS = ("BiLSTM", "MiniLM + head", "MiniLM fine-tuned")
 
 TEXT = Param("u_text", "text", DEFAULT_TWEET, max_chars=MAX_TWEET_CHARACTERS)
 MODEL = Param("u_model", "choice", "BiLSTM", choices=ARTIFACT_MODELS)
-TOKEN = Param("u_token", "flag", False)
+TOKEN = Param("u_token", "flag", True)  # the page opens with the token planted: attention lights it up
 COMPARE_TEXT = Param("u_compare", "text", "not bad at all, I actually loved it", max_chars=MAX_TWEET_CHARACTERS)
 LAYER = Param("u_layer", "int", 6, 1, 6)
 HEAD = Param("u_head", "int", 10, 1, 12)
