@@ -24,25 +24,37 @@ def test_split_is_clean_balanced_disjoint_and_fixed(split):
     assert clean_text("I &amp; you \u0561_\ufffd http://t.co/x @bob") == "I & you _ URL @user"
 
 
-def test_committed_models_load_with_recorded_accuracy(loaded_model):
+def test_the_minilm_head_has_its_recorded_accuracy_on_its_test_split(loaded_model, split):
+    """Re-measured with a loop of our own (tokenise, mean over real tokens, linear head), not the app's code."""
     from lessonkit.transformer_classifier import load_head
 
     head = load_head()
     assert head.weight.shape == (2, loaded_model.facts.d_model)
-    assert float(head.metadata["held_out_accuracy"]) > 0.75
+    right = 0
+    with torch.no_grad():
+        for start in range(0, len(split.test_texts), 64):
+            texts = split.test_texts[start : start + 64]
+            batch = loaded_model.tokenizer(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
+            hidden = loaded_model.model(**batch).last_hidden_state
+            mask = batch["attention_mask"].unsqueeze(-1).float()
+            pooled = (hidden * mask).sum(1) / mask.sum(1)
+            predicted = (pooled @ head.weight.T + head.bias).argmax(-1).numpy()
+            right += int((predicted == split.test_labels[start : start + 64]).sum())
+    measured = right / len(split.test_texts)
+    assert len(split.test_texts) == int(head.metadata["n_test"]) == 1504
+    assert measured == pytest.approx(float(head.metadata["held_out_accuracy"]), abs=1 / 1504 + 1e-9)
+
+
+def test_the_bilstms_have_their_recorded_accuracy_on_the_test_split(split):
     for path in (bc.MAIN_FILE, bc.SEED2_FILE, bc.UNIFORM_FILE):
         model, info = bc.load_bilstm(path)
-        assert float(info["held_out_accuracy"]) > 0.7
         assert path.stat().st_size < 3_000_000  # the embedding matrix is not stored
+        ids, mask = bc.encode_texts(bc.shipped_tokenizer(), split.test_texts)
+        with torch.no_grad():
+            probabilities = torch.cat([model(ids[i : i + 256], mask[i : i + 256])[0] for i in range(0, len(ids), 256)])
+        measured = float(((probabilities.numpy() > 0.5) == (split.test_labels == 1)).mean())
+        assert measured == pytest.approx(float(info["held_out_accuracy"]), abs=5e-5), path.name  # 4 digits stored
     assert bc.load_bilstm(bc.UNIFORM_FILE)[0].uniform_attention
-
-
-def test_committed_bilstm_accuracy_reproduces_on_held_out_sample(loaded_model, split):
-    model, info = bc.load_bilstm()
-    texts, labels = split.test_texts[:300], split.test_labels[:300]
-    accuracy = float(((bc.predict(model, loaded_model.tokenizer, texts) > 0.5) == (labels == 1)).mean())
-    assert accuracy > 0.7
-    assert abs(accuracy - float(info["held_out_accuracy"])) < 0.08
 
 
 def test_tiny_retrain_beats_chance_and_is_deterministic(loaded_model, split):

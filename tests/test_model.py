@@ -14,9 +14,16 @@ def test_default_model_facts(loaded_model):
     assert facts.d_k == 384 // 12 == 32
     assert facts.n_heads_total == 72
     assert facts.max_length == 512
-    assert facts.n_parameters == sum(p.numel() for p in loaded_model.model.parameters())
+    # counted from the BERT layout by hand: embeddings (+ LayerNorm), then per layer Q, K, V and output
+    # projections, two LayerNorms and the feed-forward pair (no pooler)
+    d, ff, vocab, positions, types = 384, 1536, 30522, 512, 2
+    embeddings = (vocab + positions + types) * d + 2 * d
+    per_layer = 4 * (d * d + d) + 2 * 2 * d + (d * ff + ff) + (ff * d + d)
+    assert facts.n_parameters == embeddings + 6 * per_layer == 22_565_376  # 22.7 M with the pooler, left out
     assert not facts.is_bert_base_shape
-    assert loaded_model.model.config._attn_implementation == "eager"
+    from lessonkit.intervention import EDITABLE_IMPLEMENTATION
+
+    assert loaded_model.model.config._attn_implementation == EDITABLE_IMPLEMENTATION
     assert not loaded_model.model.training
 
 
