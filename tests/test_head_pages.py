@@ -131,9 +131,7 @@ def test_deep_link_restores_the_view_and_the_url_follows_changes():
     assert at.toggle(key="hx_words").value is True
     specs = charts(at)
     assert len(specs) == 2  # one heatmap per head
-    assert [s["title"] for s in specs] == [
-        pytest.approx(s["title"]) for s in specs
-    ] and specs[0]["title"].startswith("L2-H9") and specs[1]["title"].startswith("L2-H10")
+    assert specs[0]["title"].startswith("L2-H9") and specs[1]["title"].startswith("L2-H10")
     at.slider(key="hx_layer").set_value(4).run()
     assert at.query_params["layer"] == ["4"] or at.query_params["layer"] == "4"
     # out-of-range and junk values fall back to something valid instead of failing
