@@ -18,7 +18,7 @@ from lessonkit.formula import (
 )
 from lessonkit.neuron_view import neuron_view, strongest_keys
 from lessonkit.pronoun_links import word_position
-from ui import formula_state
+from ui import formula_state, presenter
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels, show_chart
@@ -222,11 +222,14 @@ def try_this(loaded) -> None:
 
 claim()
 try_this_slot = st.container()
-toy()
-scaling()
 loaded = get_model()
-if loaded is not None:
-    with try_this_slot:
-        try_this(loaded)
-    real_head(loaded)
-check_yourself(section=1, key_prefix="formula_check")
+
+
+def a_real_head() -> None:
+    if loaded is not None:
+        with try_this_slot:
+            try_this(loaded)
+        real_head(loaded)
+
+
+presenter.reveal("formula", [toy, scaling, a_real_head, lambda: check_yourself(section=1, key_prefix="formula_check")])

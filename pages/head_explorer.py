@@ -6,7 +6,7 @@ import streamlit as st
 from lessonkit.head_patterns import head_label, ranking_rows
 from lessonkit.map_comparison import compare_maps
 from lessonkit.pronoun_links import strongest_link
-from ui import explorer_state
+from ui import explorer_state, presenter
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels, show_chart
@@ -279,7 +279,11 @@ claim()
 loaded = get_model()
 if loaded is None:
     st.stop()
-try_this(loaded)
-explore(loaded)
-deep_dives()
-check_yourself(section=2, key_prefix="head_explorer_check")
+
+
+def closing() -> None:
+    deep_dives()
+    check_yourself(section=2, key_prefix="head_explorer_check")
+
+
+presenter.reveal("head_explorer", [lambda: try_this(loaded), lambda: explore(loaded), closing])

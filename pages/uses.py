@@ -4,8 +4,8 @@ import streamlit as st
 
 from lessonkit import artifact
 from lessonkit.error_analysis import filter_errors
+from ui import presenter, uses
 from ui import session_keys as keys
-from ui import uses
 from ui.app_guard import require_app_navigation
 from ui.charts import uses as charts
 from ui.charts.common import position_labels, show_chart
@@ -246,8 +246,10 @@ claim()
 model = get_model()
 if model is None:
     st.stop()
-debugging(model)
-caveat()
-comparison(model)
-errors(model)
-check_yourself(6, "uses_check")
+presenter.reveal("uses", [
+    lambda: debugging(model),
+    caveat,
+    lambda: comparison(model),
+    lambda: errors(model),
+    lambda: check_yourself(6, "uses_check"),
+])
