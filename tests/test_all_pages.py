@@ -52,3 +52,18 @@ def test_every_page_runs_on_other_bert_family_models(page, other_model):
     assert at.title, f"pages/{page}.py shows no title"
     sidebar = re.sub(r"\\(.)", r"\1", " ".join(m.value for m in at.sidebar.markdown))  # markdown escapes
     assert other_model.name in sidebar, "the sidebar must name the model actually shown"
+
+
+@pytest.mark.parametrize("page", ["head_explorer", "gradient_attention", "not_explanation"])
+def test_a_model_that_cannot_load_is_explained_once_per_page(page, monkeypatch, tmp_path):
+    """Issue 14 #6: the reason shows once (it used to appear two or three times), with no traceback."""
+    import ui.models
+
+    monkeypatch.setenv("LESSON_MODEL", str(tmp_path / "no-such-model"))
+    ui.models._load_cached_model.clear()
+    at = AppTest.from_file(str(REPO / "streamlit_app.py"), default_timeout=300).run()
+    at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception
+    shown = [e.value for e in [*at.error, *at.sidebar.error] if "could not be loaded" in e.value]
+    assert len(shown) == 1, shown
+    assert "no-such-model" in shown[0]
