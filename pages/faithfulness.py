@@ -34,7 +34,7 @@ SOURCES = {"ours": "ours: MiniLM + our head, tweets (solid)",
 
 
 def claim() -> None:
-    st.title("⚖️ Which view is faithful?")
+    st.title("🔬 Which view is faithful?")
     st.markdown(
         "**The claim:** no attention view is faithful by construction. Whether raw attention, rollout, flow or "
         "gradient × attention tracks what the model uses has to be *measured*, model by model. Here each view's "

@@ -28,7 +28,7 @@ TARGET_NAMES = {"predicted": "the predicted class", "negative": "negative", "pos
 
 
 def claim() -> None:
-    st.title("🎯 Gradient × attention")
+    st.title("📐 Gradient × attention")
     st.markdown(
         "**The claim:** an attention map shows where a head looked, not whether that look mattered. "
         "Weighting the map by the gradient, how much the answer would change if the weights moved, "

@@ -22,7 +22,7 @@ from ui.url_state import link_to_this_view
 require_app_navigation()
 
 PAGE = "pages/not_explanation.py"
-st.title("🧪 Is attention an explanation?")
+st.title("⚖️ Is attention an explanation?")
 
 loaded = models.get_model()
 model_name = loaded.facts.name if loaded is not None else "the transformer"

@@ -67,3 +67,14 @@ def test_a_model_that_cannot_load_is_explained_once_per_page(page, monkeypatch, 
     shown = [e.value for e in [*at.error, *at.sidebar.error] if "could not be loaded" in e.value]
     assert len(shown) == 1, shown
     assert "no-such-model" in shown[0]
+
+
+def test_each_page_title_carries_the_icon_of_its_navigation_entry():
+    """Issue 10: the sidebar and the page showed different icons for the same page."""
+    entries = re.findall(r'lesson_page\("(\w+)", "[^"]+", "([^"]+)"', (REPO / "streamlit_app.py").read_text())
+    for page, icon in entries:
+        if page == "home":  # the start page's title is the app's own name and icon
+            continue
+        source = (REPO / "pages" / f"{page}.py").read_text()
+        title = re.search(r'st\.title\(f?"([^"]+)"', source)
+        assert title is not None and title.group(1).startswith(icon), (page, icon, title and title.group(1))
