@@ -17,7 +17,7 @@ st.markdown(
 
 st.header("Two ways through")
 st.markdown(
-    "**The core path, about 15 minutes** (reading and trying): five short pages, a summary and the "
+    "**The core path, about 15 minutes** (reading and trying): six short pages, a summary and the "
     "final quiz. Each page makes one claim of the lesson, shows it on the live model, and ends with a "
     "two-question check."
 )
@@ -27,6 +27,7 @@ CORE_PATH = [
     ("pages/not_explanation.py", "3 · Is attention an explanation?", "⚖️", "Jain & Wallace's tests, live, and the reply"),
     ("pages/gradient_attention.py", "4 · Gradient × attention", "📐", "which heads matter to one prediction"),
     ("pages/rollout_flow.py", "5 · Rollout and flow", "🌊", "following information through every layer"),
+    ("pages/uses.py", "6 · What attention can tell you", "🛠️", "a planted shortcut, two checkpoints, the errors"),
     ("pages/summary.py", "Summary", "📝", "each claim with the numbers you measured"),
     ("pages/quiz.py", "Final quiz", "🎓", "what stuck; in class, send your answers"),
 ]
