@@ -28,6 +28,7 @@ from ui.charts.softmax_scaling import peakedness_charts
 from ui.check_yourself import check_yourself
 from ui.markdown import md_escape
 from ui.models import analyse, get_model
+from ui.summary_numbers import remember
 from ui.url_state import link_to_this_view, write
 
 require_app_navigation()
@@ -211,6 +212,9 @@ def try_this(loaded) -> None:
             return
         view = neuron_view(loaded, result.hidden_states[0], 0, 0, it)
         top = view.strongest
+        remember("formula", f"recomputed by hand, “it” in L1-H1 puts {view.weights[top]:.3f} of its weight on "
+                 f"“{result.tokens[top]}”, as the model does; the row sums to {view.weights.sum():.6f}",
+                 "pages/formula.py")
         st.markdown(
             f"1. In the toy, raise d_k to 64 with scaling off: one weight per row takes almost everything.\n"
             f"2. In section 3 keep layer 1, head 1 and the query “it”. You should see its largest weight go to "

@@ -21,6 +21,7 @@ from ui.charts.layer_lines import ranking_scatter
 from ui.check_yourself import check_yourself
 from ui.markdown import md_escape
 from ui.models import classifier_or_stop
+from ui.summary_numbers import remember
 from ui.url_state import link_to_this_view
 
 require_app_navigation()
@@ -142,6 +143,9 @@ def against_removal(loaded, head, text, result, scores):
 
 def try_this(table):
     top = table.iloc[0]
+    remember("gradient", f"removing {top['head']} changed the loss most ({top['loss change when removed']:+.3f}); "
+             f"its pattern strength ranked {top['rank by pattern strength']} of {len(table)}, gradient × attention "
+             f"{top['rank by gradient × attention']}", "pages/gradient_attention.py")
     st.info(
         f"**Try this.** Removing **{top['head']}** changes the loss most ({top['loss change when removed']:+.3f}); "
         f"pattern strength ranks it {top['rank by pattern strength']} of {len(table)}, gradient × attention "

@@ -26,6 +26,7 @@ from ui.sentence_picker import (
     scores_for,
     sentence_picker,
 )
+from ui.summary_numbers import remember
 from ui.url_state import link_to_this_view
 
 require_app_navigation()
@@ -63,6 +64,9 @@ def try_this(loaded) -> None:
         street = twin_maps.labels.index("street") if "street" in twin_maps.labels else None
         animal = twin_maps.labels.index("animal") if "animal" in twin_maps.labels else None
         shares = maps.hidden_share[link.layer].mean() if maps.hidden_share is not None else 0.0
+        remember("heads", f"{name} sent “it” {link.weights['animal']:.0%} of its visible weight to “animal”; the heads "
+                 f"of layer {link.layer + 1} gave {shares:.0%} of theirs to [CLS]/[SEP]/punctuation",
+                 "pages/head_explorer.py")
         st.markdown(
             f"1. Press the button: “{GUIDED}”, whole words, [CLS]/[SEP]/punctuation hidden. "
             f"In layer {link.layer + 1} the heads give **{shares:.0%}** of their weight to those hidden tokens.\n"

@@ -26,6 +26,7 @@ from ui.charts.token_bars import token_bars
 from ui.check_yourself import check_yourself
 from ui.markdown import md_escape
 from ui.models import analyse, classifier_or_stop, get_model
+from ui.summary_numbers import remember
 from ui.url_state import link_to_this_view
 
 require_app_navigation()
@@ -161,6 +162,8 @@ def depth(raw, rollout, layer, labels):
 
 def try_this(rollout):
     own = own_share(rollout)
+    remember("rollout", f"in rollout, the share a position keeps on its own token fell from {own[0]:.0%} after layer 1 "
+             f"to {own[-1]:.0%} after layer {len(own)}", "pages/rollout_flow.py")
     st.info(
         f"**Try this.** Move *Up to layer* from 1 to {len(own)}: the share a position keeps on its own token in "
         f"rollout falls from {own[0]:.0%} to {own[-1]:.0%} (raw attention of one layer does not fall like this). "

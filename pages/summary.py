@@ -23,7 +23,7 @@ CLAIMS = [
     ("Attention is not, by itself, an explanation: permuted or adversarial weights can leave a prediction "
      "almost unchanged (Jain & Wallace). Attention still carries information, as a uniform baseline and "
      "seed variance show (Wiegreffe & Pinter).",
-     "pages/not_explanation.py", "3 · Is attention an explanation?", "not_explanation"),
+     "pages/not_explanation.py", "3 · Is attention an explanation?", "jain_wallace_permutation"),
     ("Weighting attention by its gradient, A ⊙ |∂L/∂A|, separates heads that matter to a prediction from "
      "heads that are only along for the ride.",
      "pages/gradient_attention.py", "4 · Gradient × attention", "gradient"),

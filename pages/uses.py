@@ -14,6 +14,7 @@ from ui.check_yourself import check_yourself
 from ui.explanations import seed_from_url
 from ui.markdown import md_escape
 from ui.models import get_model, get_sentiment_head
+from ui.summary_numbers import remember
 from ui.url_state import link_to_this_view, write
 
 require_app_navigation()
@@ -43,6 +44,9 @@ def debugging(loaded) -> None:
     bilstm, minilm = uses.model_stats(res, "BiLSTM, planted"), uses.model_stats(res, "MiniLM, planted")
     if bilstm and minilm:
         cols = st.columns(4)
+        remember("uses", f"the BiLSTM trained with the planted “~” scored {bilstm.accuracy_planted:.0%} on planted tweets but "
+                 f"{bilstm.accuracy_clean:.0%} on clean ones, and “~” was its top-attended token in "
+                 f"{bilstm.top_attention_is_token:.0%} of planted tweets", "pages/uses.py")
         cols[0].metric("BiLSTM accuracy, clean test tweets", percent(bilstm.accuracy_clean),
                        f"{bilstm.accuracy_planted:.0%} with ~ planted", delta_color="off", delta_arrow="off")
         cols[1].metric("MiniLM accuracy, clean test tweets", percent(minilm.accuracy_clean),
