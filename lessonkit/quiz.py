@@ -550,10 +550,6 @@ def describe_response(question: Question, response: Any) -> str:
     return "; ".join(texts)
 
 
-def describe_answer(question: Question) -> str:
-    return describe_response(question, question.answer)
-
-
 def score(questions: Sequence[Question], grades: dict[str, Grade]) -> tuple[int, int]:
     """(number correct, number of questions) over ``questions``, counting only graded ones as correct."""
     correct = sum(1 for question in questions if question.id in grades and grades[question.id].correct)

@@ -21,7 +21,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # Array shapes written in type hints (jaxtyping) are checked at run time while the tests run, for
 # the modules that declare them; installed before any of them is imported.
-SHAPE_CHECKED_MODULES = ["lessonkit.analysis"]
+SHAPE_CHECKED_MODULES = [
+    "lessonkit.analysis", "lessonkit.attribution", "lessonkit.faithfulness", "lessonkit.gradient_attention",
+    "lessonkit.head_stats", "lessonkit.jain_wallace", "lessonkit.map_comparison", "lessonkit.neuron_view",
+    "lessonkit.pronoun_links", "lessonkit.rollout", "lessonkit.visible_tokens",
+]
 install_import_hook(SHAPE_CHECKED_MODULES, "beartype.beartype")
 
 REPO = Path(__file__).resolve().parent.parent
