@@ -15,7 +15,8 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-CORE_PAGES = ["home", "formula", "head_explorer", "not_explanation", "gradient_attention", "rollout_flow", "summary"]
+CORE_PAGES = ["home", "formula", "head_explorer", "not_explanation", "gradient_attention", "rollout_flow", "uses",
+              "summary"]
 DEEP_DIVES = ["head_finder", "head_accuracy", "faithfulness"]
 BUDGET = 2_500
 TEXT_TYPES = {"title", "header", "subheader", "markdown", "caption", "text", "alert", "info", "warning",

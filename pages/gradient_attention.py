@@ -121,7 +121,8 @@ def against_removal(loaded, head, text, result, scores):
     for column, score in zip(metrics, ("gradient_weighted", "concentration", "taylor")):
         column.metric(f"{SCORE_NAMES[score]} vs removal", f"{agreement[score]:+.2f}",
                       help="Spearman correlation over all heads with |loss change when the head is removed|.")
-    st.markdown(
+    st.expander(f"Why does gradient × attention agree only {agreement['gradient_weighted']:+.2f} and the Taylor "
+                f"estimate {agreement['taylor']:+.2f}?", expanded=False).markdown(
         f"Why does gradient × attention agree only {agreement['gradient_weighted']:+.2f} while the Taylor "
         f"estimate reaches {agreement['taylor']:+.2f}? Both use the same A·∂L/∂A. Gradient × attention adds up "
         "the **sizes** |A·∂L/∂A|: a head whose entries push the loss up here and down there scores high. The "

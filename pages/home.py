@@ -10,16 +10,15 @@ require_app_navigation()
 
 st.title("🔍 Attention, visualized")
 st.markdown(
-    "A transformer decides, at every layer, how much each word should borrow from every other word. "
-    "Those *attention weights* are easy to draw and tempting to read as an explanation. This lesson "
-    "lets you open a real model, look at its weights, and then test how far they can be trusted."
+    "At every layer a transformer decides how much each word borrows from every other: its *attention "
+    "weights*. They are easy to draw and tempting to read as an explanation. Here you open a real model, "
+    "look at them, and test how far they can be trusted."
 )
 
 st.header("Two ways through")
 st.markdown(
-    "**The core path, about 15 minutes** (reading and trying): six short pages, a summary and the "
-    "final quiz. Each page makes one claim of the lesson, shows it on the live model, and ends with a "
-    "two-question check."
+    "**The core path, about 15 minutes:** six short pages, a summary and the final quiz. Each page makes "
+    "one claim, shows it on the live model, and ends with a short check."
 )
 CORE_PATH = [
     ("pages/formula.py", "1 · The attention formula", "🧮", "where the weights come from, recomputed by hand"),
@@ -42,8 +41,7 @@ DEEP_DIVES = [
 for page_file, label, icon, summary in DEEP_DIVES:
     lesson_link(page_file, f"{label} — {summary}", icon)
 st.caption(
-    "Every figure comes from the model running on this machine (no internet needed). Hover over a chart "
-    "for its exact numbers. Short sentences (5–20 words) give the clearest pictures."
+    "Every figure comes from the model on this machine. Hover over a chart for its numbers."
 )
 
 st.header("The model you are looking at")
@@ -74,7 +72,7 @@ if loaded is not None:
             "counterpart here. Instead the app measures which of *this* model's heads show each pattern.",
             icon="ℹ️",
         )
-    st.caption(
+    st.expander("Numbering, and showing another model").caption(
         "Layers and heads are numbered from 1 everywhere in the app (layer 1 is closest to the input), "
         "the way Clark et al. number them. To show a different BERT-family model, set LESSON_MODEL to its "
         "folder (or `model = \"...\"` in .streamlit/secrets.toml) and restart."

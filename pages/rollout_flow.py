@@ -149,8 +149,9 @@ def depth(raw, rollout, layer, labels):
     last = rollout.shape[0]
     cells = {m: saved.summary.get(f"{m}_L{last}", {}).get("blank_out") for m in ("raw", "rollout", "flow")}
     if all(c is not None and c.mean is not None for c in cells.values()):
-        st.markdown(
-            f"**A surprise on this model:** over {saved.n_sentences} test tweets, layer {last}'s raw attention agrees "
+        st.expander(f"A surprise on this model: raw attention agrees better with blank-out "
+                    f"({cells['raw'].mean:+.2f}) than rollout ({cells['rollout'].mean:+.2f}). Why?").markdown(
+            f"Over {saved.n_sentences} test tweets, layer {last}'s raw attention agrees "
             f"better with blank-out ({cells['raw'].mean:+.2f}) than rollout ({cells['rollout'].mean:+.2f}) or flow "
             f"({cells['flow'].mean:+.2f}), unlike Abnar & Zuidema's small model. The piling-up above is part of why: "
             "most of every rollout row goes to one or two tokens and the words share the rest in small, similar "
