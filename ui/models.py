@@ -40,7 +40,13 @@ from lessonkit.transformer_classifier import (
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 # Bytes of per-sentence results kept per server (one 512-token MiniLM analysis is ~81 MB).
-SENTENCE_CACHE_BYTES = int(os.environ.get("LESSON_SENTENCE_CACHE_MB", "400")) * 2**20
+def _megabytes_setting(name: str, default: int) -> int:
+    """A positive whole number of megabytes from the environment; the default for anything else."""
+    value = os.environ.get(name, "").strip()
+    return int(value) if value.isascii() and value.isdigit() and 0 < int(value) < 10**6 else default
+
+
+SENTENCE_CACHE_BYTES = _megabytes_setting("LESSON_SENTENCE_CACHE_MB", 400) * 2**20
 # Thread count chosen once per process (never per call: sessions would race on it).
 TORCH_THREADS_ENV = "LESSON_TORCH_THREADS"
 
