@@ -56,6 +56,17 @@ def debugging(loaded) -> None:
                        delta_color="off", delta_arrow="off")
         cols[3].metric("BiLSTM: ~ is the top-attended token", percent(bilstm.top_attention_is_token),
                        f"of {bilstm.n_token_scored} planted test tweets", delta_color="off", delta_arrow="off")
+        with st.expander(f"Recompute now on {uses.LIVE_SAMPLE} held-out tweets"):
+            if st.button("Recompute", key="uses_recompute"):
+                live = uses.live_sample_stats()
+                if live is not None:
+                    st.markdown(
+                        f"BiLSTM, planted, on the first {uses.LIVE_SAMPLE} held-out tweets: accuracy "
+                        f"{percent(live['accuracy_clean'])} clean, {percent(live['accuracy_planted'])} planted; "
+                        f"adding ~ flips {percent(live['flip_add_to_negative'])} of the negatives; ~ is the top-attended "
+                        f"token in {percent(live['top_attention_is_token'])} of those that carry it. A small sample "
+                        "wanders around the saved numbers above."
+                    )
         with st.expander("All measured numbers (held-out tweets)"):
             show_chart(charts.accuracy_bars(uses.accuracy_frame(res), "Accuracy: clean vs planted test tweets"),
                        width="stretch")

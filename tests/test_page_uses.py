@@ -157,3 +157,17 @@ def test_a_deep_link_restores_the_view_with_numbers_clamped():
     assert at.selectbox(key=keys.US_ERROR_MODEL).value == "MiniLM fine-tuned"
     shown = _metric(at, "BiLSTM, planted: prediction")
     assert shown.delta == f"P(positive) = {_p_by_hand('I loved every minute ~'):.2f}"
+
+
+def test_the_live_recompute_matches_a_loop_by_hand(default_page):
+    """Issue 11: the headline numbers recomputed on a small sample, against the hand-written forward."""
+    from lessonkit.sentiment_data import load_sentiment_split
+
+    at = default_page
+    at.button(key="uses_recompute").click().run()
+    assert not at.exception
+    shown = next(m.value for m in at.markdown if m.value.startswith("BiLSTM, planted, on the first"))
+    split = load_sentiment_split()
+    texts, labels = split.test_texts[: uses.LIVE_SAMPLE], split.test_labels[: uses.LIVE_SAMPLE]
+    right = sum(int((_p_by_hand(artifact.without_token(t)) > 0.5) == (y == 1)) for t, y in zip(texts, labels))
+    assert f"accuracy {right / len(texts):.0%} clean" in shown

@@ -275,3 +275,20 @@ def token_attention(scores: TokenScores) -> tuple[float, bool] | None:
         return None
     last = len(scores.tokens) - 1
     return float(scores.attention[last]), scores.top("attention") == last
+
+
+LIVE_SAMPLE = 20  # held-out tweets recomputed on the spot (a few seconds on 2 cores)
+
+
+@st.cache_data(show_spinner="Recomputing on a sample of held-out tweets…", max_entries=4)
+def live_sample_stats(n: int = LIVE_SAMPLE) -> dict[str, float | None] | None:
+    """The planted BiLSTM's headline numbers recomputed now on the first ``n`` held-out tweets."""
+    from lessonkit.sentiment_data import load_sentiment_split
+
+    scorer = bilstm_scorer("planted")
+    if scorer is None:
+        return None
+    split = load_sentiment_split()
+    stats = artifact.artifact_stats(scorer, split.test_texts[:n], split.test_labels[:n], n_scored=n)
+    return {"accuracy_clean": stats.accuracy_clean, "accuracy_planted": stats.accuracy_planted,
+            "flip_add_to_negative": stats.flip_add_to_negative, "top_attention_is_token": stats.top_attention_is_token}
