@@ -4,11 +4,8 @@ from __future__ import annotations
 import streamlit as st
 
 from lessonkit.analysis import InputError, check_text
-from lessonkit.bilstm_classifier import shipped_tokenizer
 from lessonkit.explanation_stats import ExplanationStats, ExplanationStatsError, load_explanation_stats
-from lessonkit.feature_importance import sample_summaries
 from lessonkit.jain_wallace import MAX_TOKENS, OUTPUT_TOLERANCE
-from lessonkit.sentiment_data import load_sentiment_split
 from ui import jain_wallace_lab as lab
 from ui import models, presenter, session_keys
 from ui.app_guard import require_app_navigation
@@ -230,16 +227,7 @@ def test_set() -> None:
                    "does the adversary still get far, and do shuffles start to matter?")
         n_sample = st.slider("Recompute on the first tweets (sentences)", 3, 20, 5, key=session_keys.NE_SAMPLE_N)
         if st.button("Recompute now", key=session_keys.NE_RECOMPUTE):
-            bilstm = models.get_bilstm("learned")
-            seed2 = models.get_bilstm("seed2")
-            split = load_sentiment_split()
-            bar = st.progress(0.0, text="Working through the sentences…")
-            head = models.get_sentiment_head(loaded) if loaded is not None else None
-            summaries = sample_summaries(
-                bilstm[0] if bilstm else None, seed2[0] if seed2 else None, shipped_tokenizer(), loaded, head,
-                split.test_texts[:n_sample], split.test_labels[:n_sample].tolist(),
-                progress=lambda done, what: bar.progress(done, text=what))
-            bar.empty()
+            summaries = lab.recompute_sample(loaded, n_sample)
             st.dataframe(lab.sample_table(summaries, model_name), hide_index=True, width="stretch")
             st.caption(f"The first {n_sample} held-out tweets only: expect these to wander around the saved values.")
 

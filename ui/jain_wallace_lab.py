@@ -280,3 +280,24 @@ def all_unknown(tokens: list[str]) -> bool:
 def mean_or_nan(values) -> float:
     values = [v for v in values if is_number(v)]
     return float(np.mean(values)) if values else float("nan")
+
+
+def recompute_sample(loaded, n_sample: int) -> dict[str, dict]:
+    """The test-set statistics recomputed now on the first ``n_sample`` held-out tweets, with a progress bar."""
+    from lessonkit.feature_importance import sample_summaries
+    from lessonkit.sentiment_data import load_sentiment_split
+
+    bilstm = models.get_bilstm("learned")
+    seed2 = models.get_bilstm("seed2")
+    split = load_sentiment_split()
+    bar = st.progress(0.0, text="Working through the sentences…")
+    head = models.get_sentiment_head(loaded) if loaded is not None else None
+
+    def progress(done: float, what: str) -> None:
+        bar.progress(done, text=what)
+
+    summaries = sample_summaries(
+        bilstm[0] if bilstm else None, seed2[0] if seed2 else None, shipped_tokenizer(), loaded, head,
+        split.test_texts[:n_sample], split.test_labels[:n_sample].tolist(), progress=progress)
+    bar.empty()
+    return summaries
