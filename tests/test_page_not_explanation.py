@@ -194,3 +194,15 @@ def test_other_models_run_the_page(monkeypatch, other_model_dir):
         assert float(_metric(at, "|change in P(positive)|")) <= jw.OUTPUT_TOLERANCE
     finally:
         models._load_cached_model.clear()
+
+
+def test_recomputing_on_a_few_tweets_shows_a_table_for_both_classifiers():
+    from ui import session_keys
+
+    at = _ok(_app().run())
+    at.slider(key=session_keys.NE_SAMPLE_N).set_value(3).run()
+    at.button(key=session_keys.NE_RECOMPUTE).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = at.dataframe[-1].value
+    assert len(table) == 6  # three agreement pairs for each of the two classifiers
+    assert set(table["model"]) == {"ours: BiLSTM on tweets", "ours: all-MiniLM-L6-v2 on tweets"}
