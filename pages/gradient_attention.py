@@ -14,7 +14,7 @@ from ui import explanations as ex
 from ui import presenter
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
-from ui.charts.common import position_labels
+from ui.charts.common import position_labels, show_chart
 from ui.charts.head_grid import scores_heatmap
 from ui.charts.heatmap import heatmap
 from ui.charts.layer_lines import ranking_scatter
@@ -102,10 +102,12 @@ def every_head(result, weighted, signed):
     scores = head_scores(result.attn, result.grad)
     name = "(A·∂y/∂A)⁺" if signed else "A·|∂L/∂A|"
     grids = st.columns(2)
-    grids[0].altair_chart(scores_heatmap(scores["concentration"], "Pattern strength (attention only)",
-                                         "strength", scheme="blues"), width="stretch", key="ga_grid_concentration")
-    grids[1].altair_chart(scores_heatmap(weighted.sum((-1, -2)), f"Sum of {name} per head", "sum", domain=None,
-                                         scheme="oranges"), width="stretch", key="ga_grid_weighted")
+    with grids[0]:
+        show_chart(scores_heatmap(scores["concentration"], "Pattern strength (attention only)",
+                                  "strength", scheme="blues"), width="stretch", key="ga_grid_concentration")
+    with grids[1]:
+        show_chart(scores_heatmap(weighted.sum((-1, -2)), f"Sum of {name} per head", "sum", domain=None,
+                                  scheme="oranges"), width="stretch", key="ga_grid_weighted")
     st.caption("Pattern strength = 1 − mean row entropy / log(number of tokens): 1 when every row puts all its "
                "weight on one token. It uses no gradient.")
     return scores
@@ -130,10 +132,12 @@ def against_removal(loaded, head, text, result, scores):
         "the first-order prediction of that removal (Michel et al. 2019). Sensitivity is not effect."
     )
     charts = st.columns(2)
-    charts[0].altair_chart(ranking_scatter(table, "gradient × attention", "gradient × attention"),
-                           width="stretch", key="ga_scatter_grad")
-    charts[1].altair_chart(ranking_scatter(table, "pattern strength", "pattern strength"),
-                           width="stretch", key="ga_scatter_conc")
+    with charts[0]:
+        show_chart(ranking_scatter(table, "gradient × attention", "gradient × attention"),
+                   width="stretch", key="ga_scatter_grad")
+    with charts[1]:
+        show_chart(ranking_scatter(table, "pattern strength", "pattern strength"),
+                   width="stretch", key="ga_scatter_conc")
     st.caption(f"{int(ride.sum())} heads (red) are along for the ride: top third by pattern strength, bottom "
                f"third by gradient × attention. Removal = the change of the loss of {LABELS[result.target]} when "
                "one head's weights are set to zero.")
