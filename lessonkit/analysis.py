@@ -83,9 +83,8 @@ def analyse_sentence(loaded: LoadedModel, text: str | None, text_pair: str | Non
     attn = torch.stack(outputs.attentions)[:, 0].float().numpy()
     hidden = torch.stack(outputs.hidden_states)[:, 0].float().numpy()
     ids = encoded["input_ids"][0].tolist()
-    segments = encoded["token_type_ids"][0].tolist() if "token_type_ids" in encoded else _segments_from_sep(
-        loaded, ids
-    )
+    segments = (encoded["token_type_ids"][0].tolist() if "token_type_ids" in encoded
+                else segments_from_sep(ids, loaded.tokenizer.sep_token_id))
     return SentenceAnalysis(
         text=text,
         text_pair=text_pair,
@@ -100,12 +99,11 @@ def analyse_sentence(loaded: LoadedModel, text: str | None, text_pair: str | Non
     )
 
 
-def _segments_from_sep(loaded: LoadedModel, ids: list[int]) -> list[int]:
+def segments_from_sep(ids: list[int], sep_id: int | None) -> list[int]:
     """Segment ids for tokenizers without token_type_ids: 1 after the first separator."""
-    sep = loaded.tokenizer.sep_token_id
     segments, current = [], 0
     for token_id in ids:
         segments.append(current)
-        if token_id == sep:
+        if token_id == sep_id:
             current = 1
     return segments

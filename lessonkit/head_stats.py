@@ -23,6 +23,7 @@ import numpy as np
 from jaxtyping import Float
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from lessonkit.analysis import segments_from_sep
 from lessonkit.head_accuracy import AccuracyResult, coreference_accuracy, syntax_accuracy
 from lessonkit.head_patterns import PATTERNS, average_scores, pattern_scores, token_kinds
 from lessonkit.model import DEFAULT_MODEL_NAME, LoadedModel, ModelFacts, default_model_dir
@@ -80,7 +81,7 @@ def batched_attention(
             n = len(ids)
             segments = (
                 list(single["token_type_ids"]) if "token_type_ids" in single
-                else _segments_from_sep(ids, tokenizer.sep_token_id)
+                else segments_from_sep(ids, tokenizer.sep_token_id)
             )
             out[index] = TokenMaps(
                 tokens=tokenizer.convert_ids_to_tokens(ids),
@@ -91,15 +92,6 @@ def batched_attention(
         if progress is not None:
             progress(min(start + step, len(order)), len(inputs))
     return [maps for maps in out if maps is not None]
-
-
-def _segments_from_sep(ids: list[int], sep_id: int | None) -> list[int]:
-    segments, current = [], 0
-    for token_id in ids:
-        segments.append(current)
-        if token_id == sep_id:
-            current = 1
-    return segments
 
 
 def word_map(maps: TokenMaps) -> tuple[np.ndarray, list[str], np.ndarray]:
