@@ -1,127 +1,84 @@
-"""A class on one replica: N simulated students at once, time per interaction (a measurement, not a test).
+"""A class of simulated students at once: time per interaction on one replica or N behind nginx (a measurement).
 
-    python -m bench.class_load [--students 10 20 40] [--url http://127.0.0.1:PORT]
+    python -m bench.class_load [--students 10 20 40] [--replicas N] [--url URL] [--stagger S]
+                               [--think S] [--linger S] [--timeout S] [--json PATH] [--client ws|browser]
 
-Each student is a headless Chromium (its own browser: Playwright's sync API is per thread) that
-opens the head explorer, moves the layer slider twice, then opens the not-explanation page, whose
-live lab runs the permutation test and the adversary on opening. Time per interaction = from the action until Streamlit's status widget is gone.
-Reports p50/p95 per kind, errors, and the server's resident memory. Without --url it starts its
-own `streamlit run app_server.py` on a free loopback port.
+Each student (default ``--client ws``) is a bench.streamlit_client: Streamlit's own websocket
+protocol from asyncio, all students in this one process, so the server gets the CPU instead of
+one headless browser per student. A student walks the core path as a learner does: open home
+(/), then the formula page, the head explorer (its default sentence), moves the Layer slider twice
+(a widget rerun with every widget's state), opens the not-explanation page (its live lab runs on
+opening), then the gradient, rollout/flow, uses, summary and quiz pages (navigation clicks).
+Time per interaction = from sending the BackMsg until the ForwardMsg script_finished of that run
+(the connection itself, HTTP + websocket handshake, is its own row). An error is an exception
+element in a delta, a disconnect, a timeout, a page not found or a failed connection; after a
+disconnect, a timeout or a failed connection the student stops. ``--linger S`` keeps each student
+S seconds on the quiz page, whose live-poll fragment re-runs every 3 s (st.fragment(run_every)).
+
+Without --url and --replicas it starts ``streamlit run app_server.py`` on a free loopback port
+(as the tests do). ``--replicas N`` starts deploy.class_server.ClassServer: a throwaway PostgreSQL,
+N replicas and nginx on loopback; each student first GETs the page through nginx (the sticky
+``lesson_replica`` cookie and the learner cookie) and sends those cookies, with the page's Origin,
+in its websocket handshake. Server memory (RSS, sampled every 0.5 s: the peak and the value at the
+end of each round) and CPU seconds are read from /proc for every replica.
+
+``--client browser`` is the old mode: one headless Chromium per student (explorer, two layer
+changes, the lab); the browsers share the server's cores, so it measures the browsers as much as
+the server.
 """
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
+import json
+import os
 import statistics
 import threading
 import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 SENTENCE = "The animal didn't cross the street because it was too tired."
+ROUTE_COOKIE = "lesson_replica"  # deploy.class_server.ROUTE_COOKIE (nginx's sticky route)
+EXPLORER_KIND, LAB_KIND = "explorer: layer change", "lab: open (not_explanation)"
+TARGETS = {EXPLORER_KIND: 1.0, LAB_KIND: 3.0}  # p95 limits, seconds (issue 12)
+# The core path after the first page: (kind, page to open) or (kind, None) for a layer change.
+PATH: list[tuple[str, str | None]] = [
+    ("open formula", "formula"),
+    ("open head_explorer", "head_explorer"),
+    (EXPLORER_KIND, None),
+    (EXPLORER_KIND, None),
+    (LAB_KIND, "not_explanation"),
+    ("open gradient_attention", "gradient_attention"),
+    ("open rollout_flow", "rollout_flow"),
+    ("open uses", "uses"),
+    ("open summary", "summary"),
+    ("open quiz", "quiz"),
+]
+KIND_ORDER = ["connect (HTTP + websocket)", "open home", *dict.fromkeys(kind for kind, _ in PATH),
+              "quiz: live-poll auto-rerun"]
+
+
+# --------------------------------------------------------------------------- server processes
 
 
 def _rss_mib(pid: int) -> float:
     with open(f"/proc/{pid}/statm") as handle:
-        return int(handle.read().split()[1]) * 4096 / 2**20
+        return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def _settle(page, timeout_ms: int = 300_000) -> None:
-    page.wait_for_timeout(150)  # let the rerun start
-    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
-
-
-def _student(browser, base: str, timings: dict[str, list[float]], errors: list[str], lock: threading.Lock) -> None:
-    from urllib.parse import quote
-
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    try:
-        start = time.perf_counter()
-        page.goto(f"{base}/head_explorer?text={quote(SENTENCE)}")
-        page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=300_000)
-        _settle(page)
-        record = [("explorer: open", time.perf_counter() - start)]
-        slider = page.locator('[data-testid="stSlider"]').filter(has_text="Layer").get_by_role("slider").first
-        for _ in range(2):
-            start = time.perf_counter()
-            slider.focus()
-            slider.press("ArrowRight")
-            _settle(page)
-            record.append(("explorer: layer change", time.perf_counter() - start))
-        start = time.perf_counter()
-        page.goto(f"{base}/not_explanation")
-        page.wait_for_selector("h1", timeout=300_000)
-        _settle(page)
-        record.append(("lab: open", time.perf_counter() - start))
-        if page.locator('[data-testid="stException"]').count():
-            errors.append("exception shown")
-        with lock:
-            for kind, seconds in record:
-                timings.setdefault(kind, []).append(seconds)
-    except Exception as error:  # a timeout is a result here, not a crash of the benchmark
-        with lock:
-            errors.append(f"{type(error).__name__}: {str(error)[:120]}")
-    finally:
-        context.close()
-
-
-def _percentile(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
-
-
-def run_round(base: str, n: int, server_pid: int | None) -> None:
-    from playwright.sync_api import sync_playwright
-
-    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
-
-    timings: dict[str, list[float]] = {}
-    errors: list[str] = []
-    lock = threading.Lock()
-    # Playwright's sync API is not thread-safe across one browser: one browser per student thread.
-    def one() -> None:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-            try:
-                _student(browser, base, timings, errors, lock)
-            finally:
-                browser.close()
-
-    threads = [threading.Thread(target=one) for _ in range(n)]
-    start = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    wall = time.perf_counter() - start
-    rss = f", server RSS {_rss_mib(server_pid):,.0f} MiB" if server_pid else ""
-    print(f"\n{n} students at once: {wall:.0f} s wall, {len(errors)} errors{rss}")
-    for kind, values in timings.items():
-        print(f"  {kind:<26} p50 {statistics.median(values):6.2f} s   p95 {_percentile(values, 95):6.2f} s   (n={len(values)})")
-    for error in errors[:5]:
-        print(f"  error: {error}")
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--students", type=int, nargs="+", default=[10, 20, 40])
-    parser.add_argument("--url", default=None, help="an already running server (else one is started)")
-    args = parser.parse_args(argv if argv is not None else [])
-    if args.url:
-        for n in args.students:
-            run_round(args.url, n, None)
-        return
-    from tests.conftest import running_streamlit
-
-    with running_streamlit(".bench-class-load.log") as base:
-        pid = _server_pid(base)
-        for n in args.students:
-            run_round(base, n, pid)
+def _cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def _server_pid(base: str) -> int | None:
     """The pid listening on the server's port (for its memory), from /proc/net/tcp."""
-    import os
-
     port = int(base.rsplit(":", 1)[1])
     inodes = set()
     for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
@@ -137,6 +94,360 @@ def _server_pid(base: str) -> int | None:
         except OSError:
             continue
     return None
+
+
+class MemorySampler:
+    """Peak RSS of each server process over a round, sampled in a thread every ``every`` seconds."""
+
+    def __init__(self, pids: dict[str, int], every: float = 0.5) -> None:
+        self.pids, self.every = pids, every
+        self.peak = {name: 0.0 for name in pids}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            for name, pid in self.pids.items():
+                with contextlib.suppress(OSError):
+                    self.peak[name] = max(self.peak[name], _rss_mib(pid))
+            self._stop.wait(self.every)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+# --------------------------------------------------------------------------- results
+
+
+def _percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] if len(values) > 1 else values[0]
+
+
+@dataclass
+class Round:
+    students: int
+    timings: dict[str, list[float]] = field(default_factory=dict)
+    errors: list[dict[str, str]] = field(default_factory=list)  # {"student", "kind", "what", "detail"}
+    not_reached: int = 0  # interactions skipped after a student stopped
+    error_boxes: Counter = field(default_factory=Counter)  # st.error texts drawn (not errors of the run)
+    replica_of_student: list[str] = field(default_factory=list)
+    path_wall: float = 0.0  # until the last student finished the path
+    wall: float = 0.0  # with --linger
+    client_cpu: float = 0.0
+    rss_end: dict[str, float] = field(default_factory=dict)
+    rss_peak: dict[str, float] = field(default_factory=dict)
+    rss_start: dict[str, float] = field(default_factory=dict)
+    server_cpu: dict[str, float] = field(default_factory=dict)
+    load_average: tuple[float, float] = (0.0, 0.0)  # 1-min load average at the start and at the end
+
+    def add(self, kind: str, seconds: float) -> None:
+        self.timings.setdefault(kind, []).append(seconds)
+
+    def stats(self) -> dict[str, dict[str, float]]:
+        return {kind: {"n": len(values), "p50": statistics.median(values), "p95": _percentile(values, 95),
+                       "max": max(values)}
+                for kind, values in sorted(self.timings.items(), key=lambda item: _kind_rank(item[0]))}
+
+    def meets_targets(self) -> bool:
+        stats = self.stats()
+        return not self.errors and all(kind in stats and stats[kind]["p95"] < limit for kind, limit in TARGETS.items())
+
+    def as_json(self) -> dict:
+        return {
+            "students": self.students, "wall_s": round(self.wall, 2), "path_wall_s": round(self.path_wall, 2),
+            "interactions": {kind: {k: round(v, 4) if isinstance(v, float) else v for k, v in s.items()}
+                             for kind, s in self.stats().items()},
+            "errors": len(self.errors), "errors_by_what": dict(Counter(e["what"] for e in self.errors)),
+            "error_samples": self.errors[:20], "interactions_not_reached": self.not_reached,
+            "error_boxes_shown": dict(self.error_boxes),
+            "students_per_replica": dict(Counter(self.replica_of_student)),
+            "rss_mib": {"start": _rounded(self.rss_start), "peak": _rounded(self.rss_peak), "end": _rounded(self.rss_end)},
+            "server_cpu_s": _rounded(self.server_cpu), "client_cpu_s": round(self.client_cpu, 2),
+            "load_average_1min": {"start": self.load_average[0], "end": self.load_average[1]},
+            "meets_targets": self.meets_targets(), "targets_p95_s": TARGETS,
+        }
+
+
+def _rounded(values: dict[str, float]) -> dict[str, float]:
+    return {name: round(value, 1) for name, value in values.items()}
+
+
+def _kind_rank(kind: str) -> int:
+    return KIND_ORDER.index(kind) if kind in KIND_ORDER else len(KIND_ORDER)
+
+
+# --------------------------------------------------------------------------- websocket students
+
+
+async def _student(index: int, base: str, result: Round, delay: float, think: float, linger: float,
+                   timeout: float, finished: list[float], round_start: float) -> None:
+    from bench.streamlit_client import DISCONNECT, TIMEOUT, StreamlitClient
+
+    def auto_rerun(run) -> None:
+        result.add("quiz: live-poll auto-rerun", run.seconds)
+        if run.failed:
+            result.errors.append({"student": str(index), "kind": "quiz: live-poll auto-rerun", "what": run.outcome,
+                                  "detail": "; ".join(run.exceptions)[:300]})
+
+    await asyncio.sleep(delay)
+    client = StreamlitClient(base, timeout=timeout, on_auto_rerun=auto_rerun)
+    remaining = 1 + len(PATH)
+    try:
+        try:
+            result.add("connect (HTTP + websocket)", await client.connect("/"))
+        except Exception as error:
+            result.errors.append({"student": str(index), "kind": "connect (HTTP + websocket)",
+                                  "what": "connect failed", "detail": f"{type(error).__name__}: {error}"[:300]})
+            result.not_reached += remaining
+            return
+        result.replica_of_student.append(client.cookie_value(ROUTE_COOKIE) or "-")
+        steps: list[tuple[str, str | None]] = [("open home", ""), *PATH]
+        for kind, page in steps:
+            if page == "":
+                run = await client.load()
+            elif page is None:
+                layer = client.widget(label="Layer")
+                current = client.value(layer)[0]
+                maximum = layer.element.max
+                run = await client.set_widget(layer, [current + 1 if current < maximum else current - 1])
+            else:
+                run = await client.goto(page)
+            remaining -= 1
+            result.add(kind, run.seconds)
+            result.error_boxes.update(run.error_boxes)
+            if run.failed:
+                result.errors.append({"student": str(index), "kind": kind, "what": run.outcome,
+                                      "detail": "; ".join(run.exceptions)[:300]})
+                if run.outcome in (DISCONNECT, TIMEOUT):
+                    result.not_reached += remaining
+                    return
+            if think:
+                await asyncio.sleep(think)
+        finished.append(time.perf_counter() - round_start)
+        if linger:
+            await asyncio.sleep(linger)
+    except Exception as error:  # a bug in the student script is a result too, not a crash of the round
+        result.errors.append({"student": str(index), "kind": "-", "what": "client error",
+                              "detail": f"{type(error).__name__}: {error}"[:300]})
+        result.not_reached += remaining
+    finally:
+        await client.close()
+
+
+async def _ws_round(base: str, result: Round, stagger: float, think: float, linger: float, timeout: float) -> None:
+    n = result.students
+    finished: list[float] = []
+    start = time.perf_counter()
+    await asyncio.gather(*(
+        _student(i, base, result, stagger * i / n if n > 1 else 0.0, think, linger, timeout, finished, start)
+        for i in range(n)))
+    result.wall = time.perf_counter() - start
+    result.path_wall = max(finished, default=result.wall)
+
+
+# --------------------------------------------------------------------------- browser students (old mode)
+
+
+def _settle(page, timeout_ms: int = 300_000) -> None:
+    page.wait_for_timeout(150)  # let the rerun start
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout_ms)
+
+
+def _browser_student(base: str, result: Round, lock: threading.Lock) -> None:
+    from urllib.parse import quote
+
+    from playwright.sync_api import sync_playwright
+
+    from tests.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    with sync_playwright() as playwright:  # Playwright's sync API is per thread: one browser per student
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        page = browser.new_context(viewport={"width": 1400, "height": 1000}).new_page()
+        try:
+            start = time.perf_counter()
+            page.goto(f"{base}/head_explorer?text={quote(SENTENCE)}")
+            page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=300_000)
+            _settle(page)
+            record = [("open head_explorer", time.perf_counter() - start)]
+            slider = page.locator('[data-testid="stSlider"]').filter(has_text="Layer").get_by_role("slider").first
+            for _ in range(2):
+                start = time.perf_counter()
+                slider.focus()
+                slider.press("ArrowRight")
+                _settle(page)
+                record.append((EXPLORER_KIND, time.perf_counter() - start))
+            start = time.perf_counter()
+            page.goto(f"{base}/not_explanation")
+            page.wait_for_selector("h1", timeout=300_000)
+            _settle(page)
+            record.append((LAB_KIND, time.perf_counter() - start))
+            with lock:
+                for kind, seconds in record:
+                    result.add(kind, seconds)
+                if page.locator('[data-testid="stException"]').count():
+                    result.errors.append({"student": "-", "kind": LAB_KIND, "what": "exception", "detail": ""})
+        except Exception as error:  # a timeout is a result here, not a crash of the benchmark
+            with lock:
+                result.errors.append({"student": "-", "kind": "-", "what": type(error).__name__,
+                                      "detail": str(error)[:200]})
+        finally:
+            browser.close()
+
+
+def _browser_round(base: str, result: Round) -> None:
+    lock = threading.Lock()
+    threads = [threading.Thread(target=_browser_student, args=(base, result, lock)) for _ in range(result.students)]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    result.wall = result.path_wall = time.perf_counter() - start
+
+
+# --------------------------------------------------------------------------- rounds
+
+
+def run_round(base: str, n: int, pids: dict[str, int], args: argparse.Namespace) -> Round:
+    result = Round(n)
+    result.rss_start = {name: _rss_mib(pid) for name, pid in pids.items()}
+    cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
+    client_cpu = time.process_time()
+    load_start = os.getloadavg()[0]
+    with MemorySampler(pids) as sampler:
+        if args.client == "browser":
+            _browser_round(base, result)
+        else:
+            asyncio.run(_ws_round(base, result, args.stagger, args.think, args.linger, args.timeout))
+    result.client_cpu = time.process_time() - client_cpu
+    result.load_average = (round(load_start, 2), round(os.getloadavg()[0], 2))
+    result.rss_peak = sampler.peak
+    result.rss_end = {name: _rss_mib(pid) for name, pid in pids.items()}
+    result.server_cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    _print_round(result)
+    return result
+
+
+def _print_round(result: Round) -> None:
+    rss = ", ".join(f"{name} {value:,.0f}" for name, value in result.rss_end.items())
+    cpu = ", ".join(f"{name} {value:.0f}" for name, value in result.server_cpu.items())
+    spread = dict(Counter(result.replica_of_student))
+    print(f"\n{result.students} students: path {result.path_wall:.0f} s (wall {result.wall:.0f} s), "
+          f"{len(result.errors)} errors, RSS MiB at the end: {rss}; server CPU s: {cpu}"
+          + (f"; students per replica: {spread}" if len(spread) > 1 else ""), flush=True)
+    for kind, s in result.stats().items():
+        print(f"  {kind:<30} p50 {s['p50']:6.2f} s   p95 {s['p95']:6.2f} s   max {s['max']:6.2f} s   (n={s['n']})")
+    for error in result.errors[:5]:
+        print(f"  error: {error}")
+
+
+def print_table(rounds: list[Round], title: str) -> None:
+    """Rows: interaction kinds; columns: rounds (p50 / p95 in seconds)."""
+    kinds = sorted({kind for r in rounds for kind in r.timings}, key=_kind_rank)
+    width = 21
+    print(f"\n{title}")
+    print(f"{'students at once':<32}" + "".join(f"{r.students:>{width}}" for r in rounds))
+    print(f"{'':<32}" + "".join(f"{'p50 / p95 s (n)':>{width}}" for _ in rounds))
+    for kind in kinds:
+        cells = []
+        for r in rounds:
+            s = r.stats().get(kind)
+            cells.append(f"{s['p50']:.2f} / {s['p95']:.2f} ({s['n']})" if s else "-")
+        print(f"{kind:<32}" + "".join(f"{c:>{width}}" for c in cells))
+    rows = {
+        "errors (not reached)": [f"{len(r.errors)} ({r.not_reached})" for r in rounds],
+        "RSS MiB end (peak), sum": [f"{sum(r.rss_end.values()):,.0f} ({sum(r.rss_peak.values()):,.0f})" for r in rounds],
+        "server CPU s": [f"{sum(r.server_cpu.values()):.0f}" for r in rounds],
+        "path wall s": [f"{r.path_wall:.0f}" for r in rounds],
+        "load avg 1 min start/end": [f"{r.load_average[0]:.1f}/{r.load_average[1]:.1f}" for r in rounds],
+        "p95 targets met": ["yes" if r.meets_targets() else "no" for r in rounds],
+    }
+    if any(len(r.rss_end) > 1 for r in rounds):
+        rows["RSS MiB end per replica"] = ["/".join(f"{v:,.0f}" for v in r.rss_end.values()) for r in rounds]
+        rows["students per replica"] = ["/".join(str(c) for _, c in sorted(Counter(r.replica_of_student).items()))
+                                        for r in rounds]
+    for name, cells in rows.items():
+        print(f"{name:<32}" + "".join(f"{c:>{width}}" for c in cells))
+    held = [r.students for r in rounds if r.meets_targets()]
+    print(f"targets: p95 < {TARGETS[EXPLORER_KIND]:g} s on '{EXPLORER_KIND}', < {TARGETS[LAB_KIND]:g} s on "
+          f"'{LAB_KIND}', no errors; met up to: {max(held) if held else 'none'} of {[r.students for r in rounds]}")
+
+
+# --------------------------------------------------------------------------- servers
+
+
+@contextlib.contextmanager
+def _servers(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, int], str]]:
+    """(base URL, {name: pid} of the app processes, description) for the requested set-up."""
+    if args.url:
+        pid = _server_pid(args.url) if "127.0.0.1" in args.url or "localhost" in args.url else None
+        yield args.url, ({"server": pid} if pid else {}), f"server at {args.url}"
+    elif args.replicas:
+        from deploy.class_server import ClassServer
+
+        with ClassServer(replicas=args.replicas) as server:
+            pids = {name: node.process.pid for name, node in server.nodes.items()}
+            yield server.url, pids, f"{args.replicas} replicas behind nginx (PostgreSQL, logs in {server.logs})"
+    else:
+        from tests.conftest import running_streamlit
+
+        with running_streamlit(".bench-class-load.log") as base:
+            pid = _server_pid(base)
+            yield base, ({"server": pid} if pid else {}), "one replica (streamlit run app_server.py, SQLite)"
+
+
+def _warm(base: str, timeout: float) -> float:
+    """One student opens home first (a fresh server's first session switches it out of legacy pages mode,
+    and waits for the start-up warm-up); not counted."""
+    from bench.streamlit_client import StreamlitClient
+
+    async def once() -> float:
+        client = StreamlitClient(base, timeout=timeout)
+        try:
+            return (await client.open("/")).seconds
+        finally:
+            await client.close()
+
+    return asyncio.run(once())
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--students", type=int, nargs="+", default=[10, 20, 40])
+    parser.add_argument("--client", choices=["ws", "browser"], default="ws")
+    parser.add_argument("--url", default=None, help="an already running server or proxy (else one is started)")
+    parser.add_argument("--replicas", type=int, default=0, help="start N replicas behind nginx (deploy.class_server)")
+    parser.add_argument("--stagger", type=float, default=0.0, help="spread the students' starts over S seconds")
+    parser.add_argument("--think", type=float, default=0.0, help="seconds each student waits between interactions")
+    parser.add_argument("--linger", type=float, default=0.0, help="seconds each student stays on the quiz page")
+    parser.add_argument("--timeout", type=float, default=120.0, help="seconds before an interaction is a timeout")
+    parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
+    args = parser.parse_args(argv if argv is not None else [])
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+    rounds: list[Round] = []
+    with _servers(args) as (base, pids, description):
+        warm = _warm(base, args.timeout) if args.client == "ws" else 0.0
+        print(f"{description}: {base}; first page after start {warm:.1f} s; "
+              f"RSS MiB {', '.join(f'{n} {_rss_mib(p):,.0f}' for n, p in pids.items())}", flush=True)
+        for n in args.students:
+            rounds.append(run_round(base, n, pids, args))
+    title = (f"{description}, client {args.client}, stagger {args.stagger:g} s, think {args.think:g} s, "
+             f"linger {args.linger:g} s, {os.cpu_count()} CPUs")
+    print_table(rounds, title)
+    if args.json:
+        args.json.write_text(json.dumps({
+            "setup": description, "client": args.client, "stagger_s": args.stagger, "think_s": args.think,
+            "linger_s": args.linger, "timeout_s": args.timeout, "cpus": os.cpu_count(),
+            "path": ["open home", *(kind for kind, _ in PATH)],
+            "rounds": [r.as_json() for r in rounds],
+        }, indent=1) + "\n", encoding="utf-8")
+        print(f"numbers written to {args.json}")
 
 
 if __name__ == "__main__":
