@@ -9,9 +9,7 @@
 """
 from __future__ import annotations
 
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -26,6 +24,7 @@ from lessonkit.model import LoadedModel
 from lessonkit.rollout import FUSIONS
 from lessonkit.transformer_classifier import LABELS, SentimentHead
 from ui import url_state
+from ui.shared_cache import SharedCache
 from ui.url_state import Param
 
 PAGE_TOKEN_LIMIT = 128  # the gradient, ablation and flow views refuse longer inputs with a message
@@ -87,66 +86,9 @@ def write_url(values: dict[Param, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------- the cache
-def _nbytes(value: Any) -> int:
-    if isinstance(value, np.ndarray):
-        return value.nbytes
-    if isinstance(value, (tuple, list)):
-        return sum(_nbytes(v) for v in value)
-    if isinstance(value, dict):
-        return sum(_nbytes(v) for v in value.values())
-    if hasattr(value, "__dataclass_fields__"):
-        return sum(_nbytes(getattr(value, name)) for name in value.__dataclass_fields__)
-    return 64
-
-
-def _read_only(value: Any) -> None:
-    if isinstance(value, np.ndarray):
-        value.setflags(write=False)  # shared by every session that asks for this sentence
-    elif isinstance(value, (tuple, list)):
-        for v in value:
-            _read_only(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _read_only(v)
-    elif hasattr(value, "__dataclass_fields__"):
-        for name in value.__dataclass_fields__:
-            _read_only(getattr(value, name))
-
-
-class BoundedCache:
-    """Least-recently-used results bounded by the bytes of their arrays (thread-safe)."""
-
-    def __init__(self, budget_bytes: int) -> None:
-        self.budget_bytes = budget_bytes
-        self._items: OrderedDict[tuple, tuple[Any, int]] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    @property
-    def nbytes(self) -> int:
-        return self._bytes
-
-    def get_or_compute(self, key: tuple, compute: Callable[[], Any]) -> Any:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key][0]
-        value = compute()  # outside the lock: other sessions need not wait
-        _read_only(value)
-        size = _nbytes(value)
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = (value, size)
-                self._bytes += size
-            while self._bytes > self.budget_bytes and len(self._items) > 1:
-                _, (_, dropped) = self._items.popitem(last=False)
-                self._bytes -= dropped
-            return self._items[key][0]
-
-
 @st.cache_resource
-def _cache() -> BoundedCache:
-    return BoundedCache(CACHE_BYTES)
+def _cache() -> SharedCache[Any]:
+    return SharedCache(CACHE_BYTES)
 
 
 def _head_id(head: SentimentHead) -> tuple:

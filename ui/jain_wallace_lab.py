@@ -8,9 +8,6 @@
 """
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-
 import numpy as np
 import pandas as pd
 import streamlit as st
@@ -22,6 +19,7 @@ from lessonkit.model import LoadedModel
 from lessonkit.references import JAIN_WALLACE_2019_TAU
 from lessonkit.transformer_classifier import LABELS, SentimentHead
 from ui import models, session_keys
+from ui.shared_cache import SharedCache
 from ui.url_state import Param, read, write
 
 URL_PATH = "not_explanation"
@@ -29,6 +27,7 @@ BILSTM, TRANSFORMER = "bilstm", "transformer"
 DEFAULT_TEXT = "The battery died after an hour and support never answered. Worst phone I have owned."
 DEFAULT_LABEL = 0  # negative: both classifiers get it right
 N_EXAMPLES = 12
+LAB_CACHE_BYTES = 32 * 2**20  # transformer lab results are a few hundred kB each
 
 TEXT = Param("text", "text", DEFAULT_TEXT)
 TWEET = Param("tweet", "int", 0, low=0, high=N_EXAMPLES)  # 1.. = a held-out tweet; 0 = none
@@ -143,31 +142,9 @@ def bilstm_lab(text: str, show_error: bool = True) -> tuple[jw.LabResult, bool] 
     return _bilstm_lab(model, f"{info.get('held_out_accuracy')}|{info.get('seed')}", text)
 
 
-class _LabCache:
-    """Least-recently-used transformer lab results (a few hundred kB each), shared by sessions."""
-
-    def __init__(self, max_entries: int = 32) -> None:
-        self.max_entries = max_entries
-        self._items: OrderedDict[tuple, tuple[jw.LabResult, bool]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple):
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        return None
-
-    def put(self, key: tuple, value) -> None:
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.max_entries:
-                self._items.popitem(last=False)
-
-
 @st.cache_resource
-def _transformer_cache() -> _LabCache:
-    return _LabCache()
+def _transformer_cache() -> SharedCache[tuple[jw.LabResult, bool]]:
+    return SharedCache(LAB_CACHE_BYTES)
 
 
 def run_transformer_lab(
@@ -176,15 +153,16 @@ def run_transformer_lab(
 ) -> tuple[jw.LabResult, bool]:
     """(lab result, truncated) for ``heads`` of ``layer`` (counted from 0) of the chosen model."""
     key = (loaded.facts.source, head.metadata.get("held_out_accuracy"), text, layer, heads)
-    cached = _transformer_cache().get(key)
-    if cached is not None:
-        return cached
-    sentence = jw.encode_for_transformer(loaded, text)
-    probe, _ = jw.transformer_probe(loaded, head, sentence.encoded, layer, list(heads))
-    result = jw.run_lab(probe, sentence.tokens, removable=sentence.removable, adversary=jw.TRANSFORMER_ADVERSARY,
-                        progress=progress, time_budget=jw.LIVE_LAB_SECONDS)
-    _transformer_cache().put(key, (result, sentence.truncated))
-    return result, sentence.truncated
+
+    def compute() -> tuple[jw.LabResult, bool]:
+        sentence = jw.encode_for_transformer(loaded, text)
+        probe, _ = jw.transformer_probe(loaded, head, sentence.encoded, layer, list(heads))
+        result = jw.run_lab(probe, sentence.tokens, removable=sentence.removable, adversary=jw.TRANSFORMER_ADVERSARY,
+                            progress=progress, time_budget=jw.LIVE_LAB_SECONDS)
+        return result, sentence.truncated
+
+    # a class opening the same sentence waits for one search instead of running forty at once
+    return _transformer_cache().get_or_compute(key, compute)
 
 
 def transformer_lab(loaded, head, text: str, layer: int, heads: tuple[int, ...]):

@@ -16,8 +16,6 @@ other session wait for this one import.
 from __future__ import annotations
 
 import os
-import threading
-from collections import OrderedDict
 from pathlib import Path
 
 import streamlit as st
@@ -36,6 +34,7 @@ from lessonkit.transformer_classifier import (
     load_head,
     train_quick_head,
 )
+from ui.shared_cache import SharedCache
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -86,40 +85,9 @@ def get_model(show_error: bool = True) -> LoadedModel | None:
         return None
 
 
-class SentenceCache:
-    """Least-recently-used SentenceAnalysis results, bounded by the bytes of their arrays."""
-
-    def __init__(self, budget_bytes: int) -> None:
-        self.budget_bytes = budget_bytes
-        self._items: OrderedDict[tuple, SentenceAnalysis] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-
-    @property
-    def nbytes(self) -> int:
-        return self._bytes
-
-    def get_or_compute(self, key: tuple, compute) -> SentenceAnalysis:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        result = compute()  # outside the lock: other sessions' look-ups need not wait for this forward
-        for array in (result.attn, result.hidden_states):
-            array.setflags(write=False)  # shared by every session that asks for this text
-        with self._lock:
-            if key not in self._items:
-                self._items[key] = result
-                self._bytes += result.nbytes
-            while self._bytes > self.budget_bytes and len(self._items) > 1:
-                _, dropped = self._items.popitem(last=False)
-                self._bytes -= dropped.nbytes
-            return self._items[key]
-
-
 @st.cache_resource
-def _sentence_cache() -> SentenceCache:
-    return SentenceCache(SENTENCE_CACHE_BYTES)
+def _sentence_cache() -> SharedCache[SentenceAnalysis]:
+    return SharedCache(SENTENCE_CACHE_BYTES)
 
 
 def analyse(loaded: LoadedModel, text: str, text_pair: str | None = None) -> SentenceAnalysis | None:
