@@ -13,8 +13,8 @@ FIRST_SENTENCE = "The animal didn't cross the street because it was too tired." 
 
 
 def warm_up() -> float:
-    """Load the model, the classifier head and the BiLSTMs, analyse the first probe and compile the
-    max-flow code; seconds taken."""
+    """Load the model, the classifier head and the BiLSTMs, analyse the first probe, compile the
+    max-flow code and run the lab's default sentence; seconds taken."""
     # Outside a session the cache decorators warn that no script is running; that is expected here.
     logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").setLevel(logging.ERROR)
     start = time.perf_counter()
@@ -37,9 +37,16 @@ def warm_up() -> float:
         attention_flow(np.full((2, 3, 3), 1 / 3))  # compiles (or loads) the max-flow code once per process
         head = models._shipped_head(models._file_key(models.HEAD_FILE))
         if head_mismatch(head, loaded.facts) is not None:
-            models._quick_head(loaded, loaded.facts.source)
+            head = models._quick_head(loaded, loaded.facts.source)
         for name in models.BILSTM_FILES:
             models.get_bilstm(name, show_error=False)  # on the shipped MiniLM's embeddings, whatever the model
+        # The lab's default sentence, both classifiers (the page's defaults: last layer, every head),
+        # so a class opening the page at once reads one cached result.
+        from ui import jain_wallace_lab as lab
+
+        lab.bilstm_lab(lab.DEFAULT_TEXT, show_error=False)
+        lab.run_transformer_lab(loaded, head, lab.DEFAULT_TEXT, loaded.facts.n_layers - 1,
+                                tuple(range(loaded.facts.n_heads)))
     except Exception:  # a missing or damaged file: the page that needs it says which
         log.exception("warm-up: something optional could not be loaded")
     seconds = time.perf_counter() - start
