@@ -95,8 +95,10 @@ def permutation_rows(loaded, head, n_layers, heads, repeats):
     from lessonkit.intervention import editing_attention
     from lessonkit.transformer_classifier import classifier_forward
 
-    print("\n100 permutations, last layer, all heads: batched vs a loop of 100 single full forwards (CPU s)")
-    print(f"{'tokens':>6} {'loop':>8} {'before':>8} {'now':>8} {'loop/before':>12} {'loop/now':>9}")
+    threads = torch.get_num_threads()
+    print(f"\n100 permutations, last layer, all heads, {threads} torch thread(s): batched vs a loop of 100 single "
+          "full forwards (wall s / CPU s)")
+    print(f"{'tokens':>6} {'loop':>15} {'before':>15} {'now':>15} {'loop/before':>12} {'loop/now wall':>14} {'CPU':>6}")
     last = n_layers - 1
     for n_tokens in (16, 32, 64):
         enc = loaded.tokenizer(sentence_of_tokens(n_tokens), return_tensors="pt")
@@ -111,10 +113,11 @@ def permutation_rows(loaded, head, n_layers, heads, repeats):
                     with editing_attention(loaded, jw.replace_heads(last, heads, new)):
                         classifier_forward(loaded, head, enc)
 
-        _, c_loop, _ = timed(loop, max(1, repeats - 1))
-        _, c_old, _ = timed(lambda: before.permutation_test(old_probe), repeats)
-        _, c_new, _ = timed(lambda: jw.permutation_test(probe), repeats)
-        print(f"{n_tokens:>6} {c_loop:>8.3f} {c_old:>8.3f} {c_new:>8.3f} {c_loop / c_old:>12.1f} {c_loop / c_new:>9.1f}")
+        w_loop, c_loop, _ = timed(loop, max(1, repeats - 1))
+        w_old, c_old, _ = timed(lambda: before.permutation_test(old_probe), repeats)
+        w_new, c_new, _ = timed(lambda: jw.permutation_test(probe), repeats)
+        print(f"{n_tokens:>6} {w_loop:>6.3f} / {c_loop:>6.3f} {w_old:>6.3f} / {c_old:>6.3f} {w_new:>6.3f} / {c_new:>6.3f} "
+              f"{w_loop / w_old:>12.1f} {w_loop / w_new:>14.1f} {c_loop / c_new:>6.1f}")
 
 
 def bilstm_rows(repeats):
