@@ -326,8 +326,8 @@ def run_round(base: str, n: int, pids: dict[str, int], args: argparse.Namespace)
             asyncio.run(_ws_round(base, result, args.stagger, args.think, args.linger, args.timeout))
     result.client_cpu = time.process_time() - client_cpu
     result.load_average = (round(load_start, 2), round(os.getloadavg()[0], 2))
-    result.rss_peak = sampler.peak
     result.rss_end = {name: _rss_mib(pid) for name, pid in pids.items()}
+    result.rss_peak = {name: max(sampler.peak[name], result.rss_end[name]) for name in pids}
     result.server_cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     _print_round(result)
     return result
@@ -362,7 +362,7 @@ def print_table(rounds: list[Round], title: str) -> None:
     rows = {
         "errors (not reached)": [f"{len(r.errors)} ({r.not_reached})" for r in rounds],
         "RSS MiB end (peak), sum": [f"{sum(r.rss_end.values()):,.0f} ({sum(r.rss_peak.values()):,.0f})" for r in rounds],
-        "server CPU s": [f"{sum(r.server_cpu.values()):.0f}" for r in rounds],
+        "server CPU s": [f"{sum(r.server_cpu.values()):.1f}" for r in rounds],
         "path wall s": [f"{r.path_wall:.0f}" for r in rounds],
         "load avg 1 min start/end": [f"{r.load_average[0]:.1f}/{r.load_average[1]:.1f}" for r in rounds],
         "p95 targets met": ["yes" if r.meets_targets() else "no" for r in rounds],
@@ -382,38 +382,35 @@ def print_table(rounds: list[Round], title: str) -> None:
 
 
 @contextlib.contextmanager
-def _servers(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, int], str]]:
-    """(base URL, {name: pid} of the app processes, description) for the requested set-up."""
+def _servers(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, int], str, list[str]]]:
+    """(base URL, {name: pid} of the app processes, description, URL of each app process to warm up)."""
     if args.url:
         pid = _server_pid(args.url) if "127.0.0.1" in args.url or "localhost" in args.url else None
-        yield args.url, ({"server": pid} if pid else {}), f"server at {args.url}"
+        yield args.url, ({"server": pid} if pid else {}), f"server at {args.url}", [args.url]
     elif args.replicas:
         from deploy.class_server import ClassServer
 
         with ClassServer(replicas=args.replicas) as server:
             pids = {name: node.process.pid for name, node in server.nodes.items()}
-            yield server.url, pids, f"{args.replicas} replicas behind nginx (PostgreSQL, logs in {server.logs})"
+            yield (server.url, pids, f"{args.replicas} replicas behind nginx (PostgreSQL, logs in {server.logs})",
+                   [node.url for node in server.nodes.values()])  # straight to each replica, not through nginx
     else:
         from tests.conftest import running_streamlit
 
         with running_streamlit(".bench-class-load.log") as base:
             pid = _server_pid(base)
-            yield base, ({"server": pid} if pid else {}), "one replica (streamlit run app_server.py, SQLite)"
+            yield base, ({"server": pid} if pid else {}), "one replica (streamlit run app_server.py, SQLite)", [base]
 
 
-def _warm(base: str, timeout: float) -> float:
-    """One student opens home first (a fresh server's first session switches it out of legacy pages mode,
-    and waits for the start-up warm-up); not counted."""
-    from bench.streamlit_client import StreamlitClient
-
-    async def once() -> float:
-        client = StreamlitClient(base, timeout=timeout)
-        try:
-            return (await client.open("/")).seconds
-        finally:
-            await client.close()
-
-    return asyncio.run(once())
+def _warm(base: str, timeout: float) -> Round:
+    """One student walks the path before the rounds, not counted: a fresh server's first session
+    switches it out of the legacy pages mode and waits for the start-up warm-up, and every page's
+    caches for the default inputs are filled, so every round starts from the same warm server."""
+    warm = Round(1)
+    asyncio.run(_ws_round(base, warm, 0.0, 0.0, 0.0, max(timeout, 300.0)))
+    if warm.errors:
+        raise SystemExit(f"the warm-up walk failed: {warm.errors}")
+    return warm
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -431,10 +428,14 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     rounds: list[Round] = []
-    with _servers(args) as (base, pids, description):
-        warm = _warm(base, args.timeout) if args.client == "ws" else 0.0
-        print(f"{description}: {base}; first page after start {warm:.1f} s; "
-              f"RSS MiB {', '.join(f'{n} {_rss_mib(p):,.0f}' for n, p in pids.items())}", flush=True)
+    with _servers(args) as (base, pids, description, app_urls):
+        print(f"{description}: {base}", flush=True)
+        first_visits = {}
+        for url in app_urls:
+            warm = _warm(url, args.timeout)
+            first_visits[url] = {kind: round(values[0], 2) for kind, values in warm.timings.items()}
+            print(f"warm-up walk on {url} (one student, not counted), s: {first_visits[url]}", flush=True)
+        print(f"RSS MiB after it: {', '.join(f'{n} {_rss_mib(p):,.0f}' for n, p in pids.items())}", flush=True)
         for n in args.students:
             rounds.append(run_round(base, n, pids, args))
     title = (f"{description}, client {args.client}, stagger {args.stagger:g} s, think {args.think:g} s, "
@@ -442,7 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rounds, title)
     if args.json:
         args.json.write_text(json.dumps({
-            "setup": description, "client": args.client, "stagger_s": args.stagger, "think_s": args.think,
+            "setup": description, "client": args.client, "warm_up_walk_s": first_visits, "stagger_s": args.stagger, "think_s": args.think,
             "linger_s": args.linger, "timeout_s": args.timeout, "cpus": os.cpu_count(),
             "path": ["open home", *(kind for kind, _ in PATH)],
             "rounds": [r.as_json() for r in rounds],

@@ -270,7 +270,7 @@ class StreamlitClient:
         self._stop_auto_reruns()
         kept = [self.states[w.id] for w in self.widgets.values()
                 if w.script_hash == self.main_script_hash and w.id in self.states]
-        self.path = "/" + url_pathname.strip("/")
+        self.path, self.query_string = "/" + url_pathname.strip("/"), ""
         return await self._rerun(page_name="", page_script_hash=target, query_string="", states=kept)
 
     def widget(self, *, label: str | None = None, key: str | None = None) -> Widget:
