@@ -1,7 +1,8 @@
 """A class of simulated students at once: time per interaction on one replica or N behind nginx (a measurement).
 
     python -m bench.class_load [--students 10 20 40] [--replicas N] [--url URL] [--stagger S]
-                               [--think S] [--linger S] [--timeout S] [--json PATH] [--client ws|browser]
+                               [--think S] [--linger S] [--own-sentence] [--timeout S] [--json PATH]
+                               [--client ws|browser]
 
 Each student (default ``--client ws``) is a bench.streamlit_client: Streamlit's own websocket
 protocol from asyncio, all students in this one process, so the server gets the CPU instead of
@@ -14,6 +15,8 @@ Time per interaction = from sending the BackMsg until the ForwardMsg script_fini
 element in a delta, a disconnect, a timeout, a page not found or a failed connection; after a
 disconnect, a timeout or a failed connection the student stops. ``--linger S`` keeps each student
 S seconds on the quiz page, whose live-poll fragment re-runs every 3 s (st.fragment(run_every)).
+Every page's caches for the default inputs are warm (one uncounted walk first); ``--own-sentence``
+has each student type a sentence of their own into the explorer first, so the model runs for each.
 
 Without --url and --replicas it starts ``streamlit run app_server.py`` on a free loopback port
 (as the tests do). ``--replicas N`` starts deploy.class_server.ClassServer: a throwaway PostgreSQL,
@@ -45,8 +48,10 @@ REPO = Path(__file__).resolve().parent.parent
 SENTENCE = "The animal didn't cross the street because it was too tired."
 ROUTE_COOKIE = "lesson_replica"  # deploy.class_server.ROUTE_COOKIE (nginx's sticky route)
 EXPLORER_KIND, LAB_KIND = "explorer: layer change", "lab: open (not_explanation)"
+OWN_SENTENCE_KIND = "explorer: type own sentence"  # with --own-sentence, right after the explorer opens
+LAYER, TYPE = None, "<type>"  # PATH steps that are not page openings
 TARGETS = {EXPLORER_KIND: 1.0, LAB_KIND: 3.0}  # p95 limits, seconds (issue 12)
-# The core path after the first page: (kind, page to open) or (kind, None) for a layer change.
+# The core path after the first page: (kind, page to open), (kind, LAYER) for a layer change.
 PATH: list[tuple[str, str | None]] = [
     ("open formula", "formula"),
     ("open head_explorer", "head_explorer"),
@@ -59,8 +64,24 @@ PATH: list[tuple[str, str | None]] = [
     ("open summary", "summary"),
     ("open quiz", "quiz"),
 ]
-KIND_ORDER = ["connect (HTTP + websocket)", "open home", *dict.fromkeys(kind for kind, _ in PATH),
-              "quiz: live-poll auto-rerun"]
+KIND_ORDER = ["connect (HTTP + websocket)", "open home", "open formula", "open head_explorer", OWN_SENTENCE_KIND,
+              *dict.fromkeys(kind for kind, _ in PATH), "quiz: live-poll auto-rerun"]
+
+
+def own_sentence(index: int) -> str:
+    """A sentence of the same shape as the default, different for every student (no cache shared)."""
+    animals = ["animal", "horse", "dog", "cat", "fox", "goat", "cow", "bird"]
+    places = ["street", "road", "river", "bridge", "field", "yard", "track"]
+    states = ["tired", "scared", "slow", "old", "weak", "sleepy", "lazy"]
+    return (f"The {animals[index % 8]} number {index} didn't cross the {places[index % 7]} because it was "
+            f"too {states[index % 7]}.")
+
+
+def student_path(own: bool) -> list[tuple[str, str | None]]:
+    if not own:
+        return PATH
+    at = PATH.index(("open head_explorer", "head_explorer")) + 1
+    return [*PATH[:at], (OWN_SENTENCE_KIND, TYPE), *PATH[at:]]
 
 
 # --------------------------------------------------------------------------- server processes
@@ -185,8 +206,8 @@ def _kind_rank(kind: str) -> int:
 
 
 async def _student(index: int, base: str, result: Round, delay: float, think: float, linger: float,
-                   timeout: float, finished: list[float], round_start: float) -> None:
-    from bench.streamlit_client import DISCONNECT, TIMEOUT, StreamlitClient
+                   timeout: float, finished: list[float], round_start: float, own: bool) -> None:
+    from bench.streamlit_client import CLIENT_ERROR, DISCONNECT, TIMEOUT, StreamlitClient
 
     def auto_rerun(run) -> None:
         result.add("quiz: live-poll auto-rerun", run.seconds)
@@ -196,7 +217,8 @@ async def _student(index: int, base: str, result: Round, delay: float, think: fl
 
     await asyncio.sleep(delay)
     client = StreamlitClient(base, timeout=timeout, on_auto_rerun=auto_rerun)
-    remaining = 1 + len(PATH)
+    path = student_path(own)
+    remaining = 1 + len(path)
     try:
         try:
             result.add("connect (HTTP + websocket)", await client.connect("/"))
@@ -206,11 +228,13 @@ async def _student(index: int, base: str, result: Round, delay: float, think: fl
             result.not_reached += remaining
             return
         result.replica_of_student.append(client.cookie_value(ROUTE_COOKIE) or "-")
-        steps: list[tuple[str, str | None]] = [("open home", ""), *PATH]
+        steps: list[tuple[str, str | None]] = [("open home", ""), *path]
         for kind, page in steps:
             if page == "":
                 run = await client.load()
-            elif page is None:
+            elif page == TYPE:
+                run = await client.set_widget(client.widget(key="hx_text"), own_sentence(index))
+            elif page is LAYER:
                 layer = client.widget(label="Layer")
                 current = client.value(layer)[0]
                 maximum = layer.element.max
@@ -223,7 +247,7 @@ async def _student(index: int, base: str, result: Round, delay: float, think: fl
             if run.failed:
                 result.errors.append({"student": str(index), "kind": kind, "what": run.outcome,
                                       "detail": "; ".join(run.exceptions)[:300]})
-                if run.outcome in (DISCONNECT, TIMEOUT):
+                if run.outcome in (DISCONNECT, TIMEOUT, CLIENT_ERROR):
                     result.not_reached += remaining
                     return
             if think:
@@ -239,12 +263,14 @@ async def _student(index: int, base: str, result: Round, delay: float, think: fl
         await client.close()
 
 
-async def _ws_round(base: str, result: Round, stagger: float, think: float, linger: float, timeout: float) -> None:
+async def _ws_round(base: str, result: Round, stagger: float, think: float, linger: float, timeout: float,
+                    own: bool = False, first_index: int = 0) -> None:
     n = result.students
     finished: list[float] = []
     start = time.perf_counter()
     await asyncio.gather(*(
-        _student(i, base, result, stagger * i / n if n > 1 else 0.0, think, linger, timeout, finished, start)
+        _student(first_index + i, base, result, stagger * i / n if n > 1 else 0.0, think, linger, timeout, finished,
+                 start, own)
         for i in range(n)))
     result.wall = time.perf_counter() - start
     result.path_wall = max(finished, default=result.wall)
@@ -323,7 +349,9 @@ def run_round(base: str, n: int, pids: dict[str, int], args: argparse.Namespace)
         if args.client == "browser":
             _browser_round(base, result)
         else:
-            asyncio.run(_ws_round(base, result, args.stagger, args.think, args.linger, args.timeout))
+            asyncio.run(_ws_round(base, result, args.stagger, args.think, args.linger, args.timeout,
+                                  args.own_sentence, first_index=args.students_so_far))
+            args.students_so_far += n
     result.client_cpu = time.process_time() - client_cpu
     result.load_average = (round(load_start, 2), round(os.getloadavg()[0], 2))
     result.rss_end = {name: _rss_mib(pid) for name, pid in pids.items()}
@@ -423,8 +451,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--think", type=float, default=0.0, help="seconds each student waits between interactions")
     parser.add_argument("--linger", type=float, default=0.0, help="seconds each student stays on the quiz page")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before an interaction is a timeout")
+    parser.add_argument("--own-sentence", action="store_true",
+                        help="each student types a sentence of their own into the explorer (no shared cache)")
     parser.add_argument("--json", type=Path, default=None, help="write the numbers here")
     args = parser.parse_args(argv if argv is not None else [])
+    args.students_so_far = 0  # own sentences stay new across rounds
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     rounds: list[Round] = []
@@ -439,13 +470,14 @@ def main(argv: list[str] | None = None) -> None:
         for n in args.students:
             rounds.append(run_round(base, n, pids, args))
     title = (f"{description}, client {args.client}, stagger {args.stagger:g} s, think {args.think:g} s, "
-             f"linger {args.linger:g} s, {os.cpu_count()} CPUs")
+             f"linger {args.linger:g} s{', own sentences' if args.own_sentence else ''}, {os.cpu_count()} CPUs")
     print_table(rounds, title)
     if args.json:
         args.json.write_text(json.dumps({
             "setup": description, "client": args.client, "warm_up_walk_s": first_visits, "stagger_s": args.stagger, "think_s": args.think,
             "linger_s": args.linger, "timeout_s": args.timeout, "cpus": os.cpu_count(),
-            "path": ["open home", *(kind for kind, _ in PATH)],
+            "path": ["open home", *(kind for kind, _ in student_path(args.own_sentence))],
+            "own_sentence": args.own_sentence,
             "rounds": [r.as_json() for r in rounds],
         }, indent=1) + "\n", encoding="utf-8")
         print(f"numbers written to {args.json}")

@@ -49,8 +49,8 @@ FINISHED = ForwardMsg.ScriptFinishedStatus
 MAIN, SIDEBAR = 0, 1  # root containers in a delta path
 
 # Outcomes of one interaction (Run.outcome)
-OK, EXCEPTION, TIMEOUT, DISCONNECT, PAGE_NOT_FOUND, COMPILE_ERROR = (
-    "ok", "exception", "timeout", "disconnect", "page not found", "compile error")
+OK, EXCEPTION, TIMEOUT, DISCONNECT, PAGE_NOT_FOUND, COMPILE_ERROR, CLIENT_ERROR = (
+    "ok", "exception", "timeout", "disconnect", "page not found", "compile error", "client error")
 
 
 @dataclass
@@ -343,7 +343,7 @@ class StreamlitClient:
                                     fragment_id=fragment_id, auto=True)
             if self.on_auto_rerun is not None:
                 self.on_auto_rerun(run)
-            if run.outcome in (DISCONNECT, TIMEOUT):
+            if run.outcome in (DISCONNECT, TIMEOUT, CLIENT_ERROR):
                 return
 
     # ----------------------------------------------------------------- receiving
@@ -363,10 +363,10 @@ class StreamlitClient:
         except ConnectionClosed as error:
             self.closed_reason = f"closed: {error}"
         except Exception as error:  # a bug here must end the interaction, not hang it
-            self.closed_reason = f"client error: {type(error).__name__}: {error}"
+            self.closed_reason = f"{CLIENT_ERROR}: {type(error).__name__}: {error}"
         if self._pending is not None and not self._pending.done():
             run = self._current or Run(0.0)
-            run.outcome = DISCONNECT
+            run.outcome = CLIENT_ERROR if self.closed_reason.startswith(CLIENT_ERROR) else DISCONNECT
             run.exceptions.append(self.closed_reason or "")
             self._pending.set_result(run)
 
