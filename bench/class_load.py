@@ -11,7 +11,8 @@ one headless browser per student. A student walks the core path as a learner doe
 (a widget rerun with every widget's state), opens the not-explanation page (its live lab runs on
 opening), then the gradient, rollout/flow, uses, summary and quiz pages (navigation clicks).
 Time per interaction = from sending the BackMsg until the ForwardMsg script_finished of that run
-(the connection itself, HTTP + websocket handshake, is its own row). An error is an exception
+(the connection itself, HTTP + websocket handshake, is its own row; a timeout counts as the
+timeout, a disconnect is not timed). An error is an exception
 element in a delta, a disconnect, a timeout, a page not found or a failed connection; after a
 disconnect, a timeout or a failed connection the student stops. ``--linger S`` keeps each student
 S seconds on the quiz page, whose live-poll fragment re-runs every 3 s (st.fragment(run_every)).
@@ -242,7 +243,8 @@ async def _student(index: int, base: str, result: Round, delay: float, think: fl
             else:
                 run = await client.goto(page)
             remaining -= 1
-            result.add(kind, run.seconds)
+            if run.outcome not in (DISCONNECT, CLIENT_ERROR):  # a timeout counts at the timeout
+                result.add(kind, run.seconds)
             result.error_boxes.update(run.error_boxes)
             if run.failed:
                 result.errors.append({"student": str(index), "kind": kind, "what": run.outcome,
