@@ -82,7 +82,7 @@ def adversary_rows(loaded, head, n_layers, heads, repeats):
 
         def live_lab():
             probe, _ = jw.transformer_probe(loaded, head, encoded, layer, heads)
-            return jw.run_lab(probe, tokens, adversary=jw.TRANSFORMER_ADVERSARY, time_budget=jw.LIVE_LAB_SECONDS)
+            return jw.run_lab(probe, tokens, adversary=jw.LIVE_TRANSFORMER_ADVERSARY, time_budget=jw.LIVE_LAB_SECONDS)
 
         w1, c1, r1 = timed(live_lab, repeats)
         a = r1.adversarial

@@ -21,7 +21,8 @@ def jensen_shannon_divergence(p: np.ndarray, q: np.ndarray, axis: int = -1) -> n
     """JSD in nats along ``axis`` (NOT its square root); rows need not be normalised exactly."""
     p = np.asarray(p, dtype=np.float64)
     q = np.asarray(q, dtype=np.float64)
-    distance = jensenshannon(p, q, axis=axis)
+    with np.errstate(invalid="ignore"):  # identical rows can round to a tiny negative before scipy's sqrt
+        distance = jensenshannon(p, q, axis=axis)
     # scipy returns nan for two all-zero rows; they do not differ
     return np.clip(np.nan_to_num(distance, nan=0.0) ** 2, 0.0, math.log(2.0))
 

@@ -157,7 +157,8 @@ def run_transformer_lab(
     def compute() -> tuple[jw.LabResult, bool]:
         sentence = jw.encode_for_transformer(loaded, text)
         probe, _ = jw.transformer_probe(loaded, head, sentence.encoded, layer, list(heads))
-        result = jw.run_lab(probe, sentence.tokens, removable=sentence.removable, adversary=jw.TRANSFORMER_ADVERSARY,
+        result = jw.run_lab(probe, sentence.tokens, removable=sentence.removable,
+                            adversary=jw.LIVE_TRANSFORMER_ADVERSARY,
                             progress=progress, time_budget=jw.LIVE_LAB_SECONDS)
         return result, sentence.truncated
 
