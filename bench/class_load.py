@@ -99,6 +99,14 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def _machine_busy_seconds() -> float:
+    """CPU seconds all processes of this machine spent busy (not idle or waiting for I/O), from /proc/stat."""
+    with open("/proc/stat") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = values[:8]
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def _server_pid(base: str) -> int | None:
     """The pid listening on the server's port (for its memory), from /proc/net/tcp."""
     port = int(base.rsplit(":", 1)[1])
@@ -165,6 +173,7 @@ class Round:
     rss_peak: dict[str, float] = field(default_factory=dict)
     rss_start: dict[str, float] = field(default_factory=dict)
     server_cpu: dict[str, float] = field(default_factory=dict)
+    other_cpu: float = 0.0  # CPU seconds of everything else on the machine (another benchmark...) during the round
     load_average: tuple[float, float] = (0.0, 0.0)  # 1-min load average at the start and at the end
 
     def add(self, kind: str, seconds: float) -> None:
@@ -190,6 +199,7 @@ class Round:
             "students_per_replica": dict(Counter(self.replica_of_student)),
             "rss_mib": {"start": _rounded(self.rss_start), "peak": _rounded(self.rss_peak), "end": _rounded(self.rss_end)},
             "server_cpu_s": _rounded(self.server_cpu), "client_cpu_s": round(self.client_cpu, 2),
+            "other_processes_cpu_s": round(self.other_cpu, 1),
             "load_average_1min": {"start": self.load_average[0], "end": self.load_average[1]},
             "meets_targets": self.meets_targets(), "targets_p95_s": TARGETS,
         }
@@ -346,6 +356,7 @@ def run_round(base: str, n: int, pids: dict[str, int], args: argparse.Namespace)
     result.rss_start = {name: _rss_mib(pid) for name, pid in pids.items()}
     cpu_before = {name: _cpu_seconds(pid) for name, pid in pids.items()}
     client_cpu = time.process_time()
+    machine_busy = _machine_busy_seconds()
     load_start = os.getloadavg()[0]
     with MemorySampler(pids) as sampler:
         if args.client == "browser":
@@ -355,10 +366,11 @@ def run_round(base: str, n: int, pids: dict[str, int], args: argparse.Namespace)
                                   args.own_sentence, first_index=args.students_so_far))
             args.students_so_far += n
     result.client_cpu = time.process_time() - client_cpu
+    result.server_cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
+    result.other_cpu = (_machine_busy_seconds() - machine_busy) - result.client_cpu - sum(result.server_cpu.values())
     result.load_average = (round(load_start, 2), round(os.getloadavg()[0], 2))
     result.rss_end = {name: _rss_mib(pid) for name, pid in pids.items()}
     result.rss_peak = {name: max(sampler.peak[name], result.rss_end[name]) for name in pids}
-    result.server_cpu = {name: _cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
     _print_round(result)
     return result
 
@@ -368,7 +380,8 @@ def _print_round(result: Round) -> None:
     cpu = ", ".join(f"{name} {value:.0f}" for name, value in result.server_cpu.items())
     spread = dict(Counter(result.replica_of_student))
     print(f"\n{result.students} students: path {result.path_wall:.0f} s (wall {result.wall:.0f} s), "
-          f"{len(result.errors)} errors, RSS MiB at the end: {rss}; server CPU s: {cpu}"
+          f"{len(result.errors)} errors, RSS MiB at the end: {rss}; server CPU s: {cpu}; "
+          f"other processes' CPU s: {result.other_cpu:.0f}"
           + (f"; students per replica: {spread}" if len(spread) > 1 else ""), flush=True)
     for kind, s in result.stats().items():
         print(f"  {kind:<30} p50 {s['p50']:6.2f} s   p95 {s['p95']:6.2f} s   max {s['max']:6.2f} s   (n={s['n']})")
@@ -393,6 +406,7 @@ def print_table(rounds: list[Round], title: str) -> None:
         "errors (not reached)": [f"{len(r.errors)} ({r.not_reached})" for r in rounds],
         "RSS MiB end (peak), sum": [f"{sum(r.rss_end.values()):,.0f} ({sum(r.rss_peak.values()):,.0f})" for r in rounds],
         "server CPU s": [f"{sum(r.server_cpu.values()):.1f}" for r in rounds],
+        "other CPU s (nginx, db, others)": [f"{r.other_cpu:.1f}" for r in rounds],
         "path wall s": [f"{r.path_wall:.0f}" for r in rounds],
         "load avg 1 min start/end": [f"{r.load_average[0]:.1f}/{r.load_average[1]:.1f}" for r in rounds],
         "p95 targets met": ["yes" if r.meets_targets() else "no" for r in rounds],
@@ -418,9 +432,12 @@ def _servers(args: argparse.Namespace) -> Iterator[tuple[str, dict[str, int], st
         pid = _server_pid(args.url) if "127.0.0.1" in args.url or "localhost" in args.url else None
         yield args.url, ({"server": pid} if pid else {}), f"server at {args.url}", [args.url]
     elif args.replicas:
+        import tempfile
+
         from deploy.class_server import ClassServer
 
-        with ClassServer(replicas=args.replicas) as server:
+        logs = Path(tempfile.mkdtemp(prefix="class-load-"))  # kept after the run: the replicas' logs
+        with ClassServer(replicas=args.replicas, workdir=logs) as server:
             pids = {name: node.process.pid for name, node in server.nodes.items()}
             yield (server.url, pids, f"{args.replicas} replicas behind nginx (PostgreSQL, logs in {server.logs})",
                    [node.url for node in server.nodes.values()])  # straight to each replica, not through nginx
