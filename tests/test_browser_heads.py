@@ -182,3 +182,24 @@ def test_guided_walk_opens_the_pronoun_head_with_special_tokens_hidden(streamlit
     assert "animal" in texts and "it" in texts
     assert "[CLS]" not in texts and "[SEP]" not in texts and "." not in texts  # hidden, rows renormalised
     page.screenshot(path=str(screenshot_dir / "head_explorer_guided_walk.png"), full_page=True)
+
+
+CANVAS_PAINTED = """() => { const c = document.querySelector('[data-testid="stVegaLiteChart"] canvas.marks');
+  if (!c || !c.width) return 0; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n += 1; return n; }"""
+
+
+def test_a_long_head_view_is_painted_on_a_canvas(streamlit_server, browser_page, screenshot_dir):
+    text = " ".join(["the quick brown fox jumps over the lazy dog near the river bank"] * 5)  # 67 tokens
+    heads = ",".join(str(h) for h in range(1, 13))
+    page = browser_page.page
+    page.goto(f"{streamlit_server}/head_explorer?text={quote(text)}&layer=3&head={heads}&view=lines&words=0")
+    page.wait_for_function(f"({CANVAS_PAINTED})() > 0", timeout=180_000)
+    browser_page.wait_until_idle()
+    assert page.locator('[data-testid="stVegaLiteChart"] canvas.marks').count() == 1  # the head view
+    assert page.locator('[data-testid="stException"]').count() == 0
+    # thousands of lines, tokens and legend: a good part of the chart is ink
+    assert page.evaluate(CANVAS_PAINTED) > 20_000
+    chart = page.locator('[data-testid="stVegaLiteChart"]').first
+    chart.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "head_view_canvas_64_tokens.png"))

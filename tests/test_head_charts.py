@@ -11,7 +11,7 @@ from PIL import Image
 
 from ui.charts.common import chart_png, chart_svg, spec_dict
 from ui.charts.head_grid import scores_heatmap
-from ui.charts.head_view import head_view_spec, top_links
+from ui.charts.head_view import CANVAS_LINES, head_view_spec, top_links
 from ui.charts.heatmap import ANNOTATED_CELL, ANNOTATION_FONT, cell_text, heatmap
 from ui.charts.model_view import model_view_chart
 
@@ -30,6 +30,20 @@ def test_head_view_spec_is_valid_vega_lite_with_numbers_only_in_its_lines():
     alt.LayerChart.from_dict(spec, validate=True)  # raises on anything the Vega-Lite schema refuses
     assert all(set(row) == {"h", "i", "j", "w"} for row in spec["datasets"]["links"])
     assert [row["token"] for row in spec["datasets"]["tokens"]] == HOSTILE
+
+
+def test_a_head_view_with_many_lines_is_painted_on_a_canvas_and_stays_valid():
+    rng = np.random.default_rng(7)
+    n = 64
+    attn = rng.dirichlet(np.ones(n) * 0.3, size=(12, n))  # 12 heads x 64 x 64
+    many = head_view_spec(attn, [f"t{i}" for i in range(n)], [f"L1-H{h}" for h in range(1, 13)])
+    # the lines kept, counted here by hand: the top 8 keys of each row that reach 0.05
+    expected = sum(int((np.sort(row)[::-1][:8] >= 0.05).sum()) for head in attn for row in head)
+    assert len(many["datasets"]["links"]) == expected > CANVAS_LINES
+    assert many["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    alt.LayerChart.from_dict(many, validate=True)
+    few = head_view_spec(attn[:1, :8, :8] / attn[:1, :8, :8].sum(-1, keepdims=True), [f"t{i}" for i in range(8)], ["L1-H1"])
+    assert "usermeta" not in few  # small views stay SVG (the browser tests read their lines)
 
 
 @pytest.mark.parametrize("value, text", [(0.123, "0.12"), (-3.456, "-3.46"), (12.34, "12.3"), (-45.67, "-45.7"),

@@ -15,6 +15,9 @@ from typing import Any
 import numpy as np
 
 ROW_PX = 22  # vertical space per token in the head view
+# Above this many lines the chart is painted on a canvas: one bitmap instead of one SVG element per
+# line opens faster; hover and tooltips work the same (Streamlit passes usermeta.embedOptions on).
+CANVAS_LINES = 1000
 SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json"  # an identifier only: nothing is fetched
 
 HEAD_COLOURS = [
@@ -99,7 +102,7 @@ def head_view_spec(
                 "field": "head", "type": "nominal",
                 "scale": {"domain": [str(name) for name in head_names], "range": head_colours(len(head_names))},
                 "legend": {"title": "head", "orient": "top", "symbolStrokeWidth": 6, "symbolSize": 400,
-                           "symbolOpacity": 1} if several else None,
+                           "symbolOpacity": 1, "columns": 6} if several else None,  # 12 heads: two rows
             },
             "strokeWidth": {"field": "w", "type": "quantitative", "scale": {"domain": [0, 1], "range": [0.3, 5]},
                             "legend": None},
@@ -134,10 +137,13 @@ def head_view_spec(
     left["params"] = [{"name": "hover", "select": {"type": "point", "fields": ["pos", "side"], "on": "pointerover",
                                                    "clear": "pointerout"}}]
     right = token_column("k", 1, "left", 6, "key token (hover to isolate)")
-    return {
+    spec: dict[str, Any] = {
         "$schema": SCHEMA,
         "width": width,
         "height": height,
         "datasets": {"links": link_rows, "tokens": token_rows, "heads": head_rows},
         "layer": [lines, left, right],
     }
+    if len(link_rows) > CANVAS_LINES:
+        spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
+    return spec
