@@ -3,13 +3,14 @@
     streamlit run app_server.py        (what `make run`, the tests and deploy/ start)
 
 Streamlit runs a page script only when a browser connects, so a plain `streamlit run
-streamlit_app.py` makes its first visitor wait for the model. Here the st.App lifespan starts
-the warm-up in a background thread as soon as the server is up: it accepts connections at once,
-and a page opened during the warm-up waits for the same single load.
+streamlit_app.py` makes its first visitor wait for the model and each page's first computations.
+Here the st.App lifespan starts the warm-up as soon as the server is up (ui/warm_up.py: the loads
+in a thread, then one visit of every page inside the server); it accepts connections at once, and
+a page opened during the warm-up waits for the same single load.
 """
 from __future__ import annotations
 
-import threading
+import asyncio
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -17,10 +18,11 @@ import streamlit as st
 
 @asynccontextmanager
 async def _warm_at_start(app):
-    from ui.warm_up import warm_up
+    from ui.warm_up import warm_up_then_visit
 
-    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
+    task = asyncio.create_task(warm_up_then_visit())  # the server accepts connections meanwhile
     yield
+    task.cancel()
 
 
 app = st.App("streamlit_app.py", lifespan=_warm_at_start)

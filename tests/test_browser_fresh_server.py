@@ -6,6 +6,7 @@ start-up, before anyone connects (app_server.py).
 """
 from __future__ import annotations
 
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -50,10 +51,16 @@ def test_eight_students_on_a_fresh_server_all_get_their_page():
     assert "ImportError" not in log and "Traceback" not in log
 
 
-def test_the_server_warms_its_caches_before_anyone_connects():
+def test_the_server_warms_its_caches_and_visits_every_page_before_anyone_connects():
     with running_streamlit(LOG) as _base:
-        deadline = time.monotonic() + 180
-        while "warm-up done" not in (REPO / LOG).read_text():
-            assert time.monotonic() < deadline, "no warm-up within 3 minutes of start-up"
+        deadline = time.monotonic() + 300
+        while "warm-up visited" not in (REPO / LOG).read_text():
+            assert time.monotonic() < deadline, "no warm-up within 5 minutes of start-up"
             time.sleep(0.5)
-    assert "Traceback" not in (REPO / LOG).read_text()
+    log = (REPO / LOG).read_text()
+    assert "warm-up done" in log and "Traceback" not in log
+    pages = sorted(p.stem for p in (REPO / "pages").glob("*.py"))
+    visited = re.search(r"warm-up visited (\d+) pages in [\d.]+ s \((.*)\)", log)
+    assert visited is not None and int(visited.group(1)) == len(pages)
+    assert [entry.split(" ")[0] for entry in visited.group(2).split(", ")] == pages
+    assert "warm-up visit of" not in log  # no page showed an exception
