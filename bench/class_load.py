@@ -99,6 +99,17 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
+def _app_version() -> str:
+    """The repository's commit, with "+changes" when app files differ from it (others edit the same tree)."""
+    import subprocess
+
+    def git(*command: str) -> str:
+        return subprocess.run(["git", *command], cwd=REPO, capture_output=True, text=True).stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "lessonkit", "ui", "pages", "streamlit_app.py", "app_server.py")
+    return git("rev-parse", "--short", "HEAD") + ("+changes" if changed else "")
+
+
 def _machine_busy_seconds() -> float:
     """CPU seconds all processes of this machine spent busy (not idle or waiting for I/O), from /proc/stat."""
     with open("/proc/stat") as handle:
@@ -478,8 +489,9 @@ def main(argv: list[str] | None = None) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     rounds: list[Round] = []
+    version = _app_version()
     with _servers(args) as (base, pids, description, app_urls):
-        print(f"{description}: {base}", flush=True)
+        print(f"{description}: {base}; app at {version}", flush=True)
         first_visits = {}
         for url in app_urls:
             warm = _warm(url, args.timeout)
@@ -493,7 +505,7 @@ def main(argv: list[str] | None = None) -> None:
     print_table(rounds, title)
     if args.json:
         args.json.write_text(json.dumps({
-            "setup": description, "client": args.client, "warm_up_walk_s": first_visits, "stagger_s": args.stagger, "think_s": args.think,
+            "setup": description, "app_version": version, "client": args.client, "warm_up_walk_s": first_visits, "stagger_s": args.stagger, "think_s": args.think,
             "linger_s": args.linger, "timeout_s": args.timeout, "cpus": os.cpu_count(),
             "path": ["open home", *(kind for kind, _ in student_path(args.own_sentence))],
             "own_sentence": args.own_sentence,
