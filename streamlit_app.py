@@ -9,6 +9,7 @@ import streamlit as st
 
 from ui import presenter
 from ui.instructor_widgets import instructor_page_enabled
+from ui.session_keys import keep_widget_values
 from ui.sidebar import show_sidebar
 
 presenting = presenter.start_from_url()
@@ -49,6 +50,7 @@ if instructor_page_enabled():
 else:
     LESSON_PAGES["Start"].append(lesson_page("instructor", "Instructor view", "🧑‍🏫", visibility="hidden"))
 
+keep_widget_values()  # a learner's settings on one page survive a visit to another
 navigation = st.navigation(LESSON_PAGES, expanded=True)  # every page listed, no "View more"
 presenter.apply_style()
 # Before the page: pages stop early on bad input (st.stop), and nothing drawn after a stop is shown.

@@ -26,13 +26,14 @@ def ranged(facts: ModelFacts) -> tuple[url_state.Param, url_state.Param]:
 def start(facts: ModelFacts) -> None:
     """Read the URL into the widgets once per session; keep their values through runs that skip them."""
     layer, head = ranged(facts)
-    if not st.session_state.get(keys.FORMULA_READY):
+    kept = (keys.FORMULA_TEXT, keys.FORMULA_LAYER, keys.FORMULA_HEAD, keys.FORMULA_QUERY)
+    if not st.session_state.get(keys.FORMULA_READY) or any(key not in st.session_state for key in kept):
         st.session_state[keys.FORMULA_TEXT] = url_state.read(TEXT)
         st.session_state[keys.FORMULA_LAYER] = url_state.read(layer)
         st.session_state[keys.FORMULA_HEAD] = url_state.read(head)
         st.session_state[keys.FORMULA_QUERY] = url_state.read(QUERY) - 1  # -1: not chosen yet
         st.session_state[keys.FORMULA_READY] = True
-    for key in (keys.FORMULA_TEXT, keys.FORMULA_LAYER, keys.FORMULA_HEAD, keys.FORMULA_QUERY):
+    for key in kept:
         if key in st.session_state:
             st.session_state[key] = st.session_state[key]
     st.session_state[keys.FORMULA_LAYER] = min(max(1, int(st.session_state[keys.FORMULA_LAYER])), facts.n_layers)

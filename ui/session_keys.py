@@ -5,6 +5,8 @@ helpers that own those widgets; the fixed keys are listed here.
 """
 from __future__ import annotations
 
+import streamlit as st
+
 # --- progress through the lesson (sidebar)
 PAGES_VISITED = "pages_visited"
 
@@ -130,3 +132,31 @@ US_ERROR_CONFIDENCE = "us_error_confidence"
 US_ERROR_WORDS = "us_error_words"
 US_ERROR_PICK = "us_error_pick"
 US_NOTES = "us_notes"  # the learner's own notes on errors: {model|test index: text}
+
+# ---------------------------------------------------------------------------- kept across pages
+# Value widgets whose setting a learner expects to find again after visiting another page. Streamlit
+# drops a widget's value after any run that does not draw it (every run of another page), so
+# streamlit_app.py stores these again at the start of every run. Buttons, tables, charts and
+# download buttons are not listed: their values cannot be set through st.session_state.
+KEPT_ACROSS_PAGES = (
+    HX_TEXT, HX_PAIR, HX_PROBE, HX_LAYER, HX_HEADS, HX_VIEW, HX_WORDS, HX_HIDE, HX_TWIN, HX_FOCUS,
+    HX_THRESHOLD, HX_TOP_K, HX_ROW_START, HX_COL_START,
+    FORMULA_TEXT, FORMULA_LAYER, FORMULA_HEAD, FORMULA_QUERY,
+    TOY_TOKENS, TOY_D_K, TOY_SEED, TOY_SCALED, SCALING_KEYS, SCALING_DRAWS,
+    NE_TEXT, NE_EXAMPLE, NE_MODEL, NE_LAYER, NE_HEADS, NE_SAMPLE_N,
+    GA_TEXT, GA_TARGET, GA_LAYER, GA_HEAD, GA_SIGNED, GA_SHOW_CELLS,
+    RF_TEXT, RF_LAYER, RF_FUSION, RF_DISCARD, RF_POSITION, RF_METHOD, RF_SHOW_CELLS,
+    FA_TEXT, FA_REFERENCE,
+    HF_TEXT, HF_PAIR, HF_PROBE, HF_PATTERN, HF_WORDS,
+    HA_RELATION, HA_PAIR, HA_LAYER, HA_HEAD,
+    US_TEXT, US_MODEL, US_TOKEN, US_COMPARE_TEXT, US_LAYER, US_HEAD, US_ERROR_MODEL, US_ERROR_CONFIDENCE,
+    US_ERROR_WORDS,
+)
+
+
+def keep_widget_values() -> None:
+    """Store every kept widget value again, so the run of another page does not drop it."""
+    state = st.session_state
+    for key in KEPT_ACROSS_PAGES:
+        if key in state:
+            state[key] = state[key]
