@@ -6,6 +6,7 @@ import io
 
 import altair as alt
 import numpy as np
+import pandas as pd
 import pytest
 from PIL import Image
 
@@ -126,3 +127,34 @@ def test_long_input_thumbnails_are_reduced_not_dropped():
     diagonal = image[np.arange(64), np.arange(64)].sum(axis=-1)
     off = image[np.arange(64), (np.arange(64) + 32) % 64].sum(axis=-1)
     assert (diagonal < off).all()  # the diagonal survives the block reduction
+
+
+def test_chart_specs_are_built_once_per_distinct_input_and_equal_a_fresh_build():
+    from ui.charts.common import cached_spec
+
+    calls = []
+
+    @cached_spec
+    def bars(values: np.ndarray, labels: list[str], frame: pd.DataFrame) -> alt.Chart:
+        calls.append(1)
+        return alt.Chart(pd.DataFrame({"token": labels, "value": values})).mark_bar().encode(x="token", y="value")
+
+    values, labels = np.array([0.2, 0.8]), ["a", "b"]
+    frame = pd.DataFrame({"x": [1, 2]})
+    first = bars(values, labels, frame)
+    again = bars(values.copy(), list(labels), frame.copy())  # equal content, other objects
+    assert again is first and len(calls) == 1
+    fresh = bars.__wrapped__(values, labels, frame)
+    with alt.data_transformers.disable_max_rows():
+        assert first == fresh.to_dict(validate=False)
+    changed = bars(np.array([0.3, 0.7]), labels, frame)
+    assert changed is not first and len(calls) == 3  # the fresh build above counted too
+    odd = pd.DataFrame({"x": [{"not": "hashable"}]})  # pandas cannot hash these cells: built every time
+    bars(values, labels, odd)
+    bars(values, labels, odd)
+    assert len(calls) == 5
+    # a heatmap of the shipped builders: the cached spec is the plain Altair chart's spec
+    attn = np.full((3, 3), 1 / 3)
+    with alt.data_transformers.disable_max_rows():
+        assert heatmap(attn, ["x", "y", "z"], ["x", "y", "z"]) == heatmap.__wrapped__(
+            attn, ["x", "y", "z"], ["x", "y", "z"]).to_dict(validate=False)

@@ -206,10 +206,12 @@ def map_view(
     show_cells: bool,
 ) -> None:
     """Draw a map: all cells for short sentences (or when asked), else a small image of the whole map."""
+    from ui.charts.common import show_chart
     from ui.charts.model_view import thumbnail_png
 
     if len(labels) <= MAP_CELLS_LIMIT or show_cells:
-        container.altair_chart(chart(), width="stretch", key=key)
+        with container:
+            show_chart(chart(), key=key, width="stretch")
         return
     matrix = np.asarray(matrix, dtype=np.float64)
     peak = float(matrix.max()) if matrix.size else 0.0

@@ -11,8 +11,10 @@ import numpy as np
 import pandas as pd
 
 from lessonkit.head_patterns import head_label
+from ui.charts.common import cached_spec
 
 
+@cached_spec
 def scores_heatmap(
     scores: np.ndarray, title: str, value_title: str = "score", domain: tuple[float, float] | None = (0, 1),
     scheme: str = "viridis",

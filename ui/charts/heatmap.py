@@ -12,6 +12,8 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ui.charts.common import cached_spec
+
 ANNOTATED_CELL = 44  # px: room for five characters ("-12.3") at ANNOTATION_FONT
 ANNOTATION_FONT = 10
 
@@ -25,6 +27,7 @@ def cell_text(values: np.ndarray) -> list[str]:
     return texts
 
 
+@cached_spec
 def heatmap(
     matrix: np.ndarray,
     row_labels: Sequence[str],

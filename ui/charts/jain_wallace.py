@@ -6,9 +6,12 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
+from ui.charts.common import cached_spec
+
 LEARNED_COLOR, ADVERSARIAL_COLOR, SEED_COLOR = "#1f77b4", "#ff7f0e", "#2ca02c"
 
 
+@cached_spec
 def permutation_histogram(changes: np.ndarray, median: float) -> alt.LayerChart:
     """Histogram of |change in P(positive)| over the permutations, the median as a red rule."""
     frame = pd.DataFrame({"change": np.asarray(changes, dtype=float)})
@@ -24,6 +27,7 @@ def permutation_histogram(changes: np.ndarray, median: float) -> alt.LayerChart:
     return (bars + rule).properties(height=240)
 
 
+@cached_spec
 def learned_vs_adversarial(tokens: list[str], learned: np.ndarray, adversarial: np.ndarray, what: str) -> alt.Chart:
     """Grouped bars per token: learned and adversarial attention (tokens are data, never markup)."""
     n = len(tokens)
@@ -47,6 +51,7 @@ def learned_vs_adversarial(tokens: list[str], learned: np.ndarray, adversarial: 
     ).properties(height=280)
 
 
+@cached_spec
 def against_largest_weight(frame: pd.DataFrame, y: str, y_title: str) -> alt.Chart:
     """One dot per sentence: ``y`` against the sentence's largest attention weight, coloured by model."""
     return alt.Chart(frame).mark_circle(size=40, opacity=0.6).encode(
@@ -59,6 +64,7 @@ def against_largest_weight(frame: pd.DataFrame, y: str, y_title: str) -> alt.Cha
     ).properties(height=280)
 
 
+@cached_spec
 def jsd_histograms(frame: pd.DataFrame) -> alt.Chart:
     """Overlaid histograms of JSD from the learned attention, one colour per comparison."""
     bins = alt.Bin(maxbins=30)

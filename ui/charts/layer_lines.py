@@ -4,6 +4,8 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ui.charts.common import cached_spec
+
 # Streamlit fits a chart into its height, legend included, which squashes the plot under a legend below:
 # fit only the width (axes and legend inside it) and let the height grow
 PAD = alt.AutoSizeParams(type="fit-x", contains="padding")
@@ -11,6 +13,7 @@ PAD = alt.AutoSizeParams(type="fit-x", contains="padding")
 FAMILY_COLOURS = {"raw attention": "#e6550d", "rollout": "#756bb1", "flow": "#31a354"}
 
 
+@cached_spec
 def line_by_layer(frame: pd.DataFrame, value: str, title: str, color: str = "what", value_title: str = "share") -> alt.Chart:
     """Lines over layers (frame: layer, value, color column) with points and tooltips; legend below."""
     return (
@@ -26,6 +29,7 @@ def line_by_layer(frame: pd.DataFrame, value: str, title: str, color: str = "wha
     )
 
 
+@cached_spec
 def agreement_by_layer_chart(frame: pd.DataFrame, title: str, sources: dict[str, str]) -> alt.Chart:
     """Mean Spearman rho by layer (frame: family, layer, spearman, std, sentences, source).
 
@@ -58,6 +62,7 @@ def agreement_by_layer_chart(frame: pd.DataFrame, title: str, sources: dict[str,
     )
 
 
+@cached_spec
 def ranking_scatter(frame: pd.DataFrame, score: str, score_title: str) -> alt.Chart:
     """Heads as points: a score against the loss change when the head is removed; 'along for the ride' in red.
 

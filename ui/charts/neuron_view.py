@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from lessonkit.neuron_view import NeuronView
+from ui.charts.common import cached_spec
 
 CELL = 8  # px per vector element (d_k = 32 fits beside the bars at 1400 px)
 ROW = 18  # px per key row
@@ -45,6 +46,7 @@ def _bars(values: np.ndarray, rows: Sequence[str], field: str, title: str, fmt: 
     return alt.LayerChart(layer=[bars, labels], width=90, height=ROW * len(rows))
 
 
+@cached_spec
 def neuron_view_chart(view: NeuronView, labels: Sequence[str], shown: np.ndarray) -> alt.VConcatChart:
     """One query's row built step by step, for the key positions in ``shown`` (sentence order).
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ui.charts.common import cached_spec
 
+
+@cached_spec
 def peakedness_charts(peakedness: pd.DataFrame, uniform_entropy: float) -> tuple[alt.Chart, alt.LayerChart]:
     """(largest weight by d_k, entropy by d_k with the uniform entropy dashed) from softmax_peakedness's table."""
     base = alt.Chart(peakedness).encode(

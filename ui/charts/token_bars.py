@@ -4,11 +4,14 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
+from ui.charts.common import cached_spec
+
 # Streamlit fits a chart into its height, legend included, which squashes the plot under a legend below:
 # fit only the width (axes and legend inside it) and let the height grow
 PAD = alt.AutoSizeParams(type="fit-x", contains="padding")
 
 
+@cached_spec
 def token_bars(
     frame: pd.DataFrame, title: str, value: str = "share", color: str = "method", colors: dict[str, str] | None = None,
     value_title: str | None = None,
@@ -37,6 +40,7 @@ def token_bars(
     )
 
 
+@cached_spec
 def method_bars(frame: pd.DataFrame, title: str, group: str | None = None) -> alt.Chart:
     """Horizontal bars of Spearman rho per method (frame: method, spearman[, group column, std, sentences]).
 

@@ -8,7 +8,7 @@ import altair as alt
 import numpy as np
 import pandas as pd
 
-from ui.charts.common import position_labels
+from ui.charts.common import cached_spec, position_labels
 from ui.charts.head_grid import scores_heatmap
 from ui.charts.token_bars import PAD, token_bars
 
@@ -22,6 +22,7 @@ def _share(values: np.ndarray) -> np.ndarray:
     return values / total if total > 0 else values
 
 
+@cached_spec
 def score_bars(tokens: Sequence[str], attention, grad_x_attention, removal, title: str) -> alt.Chart:
     """One group of bars per token: attention, gradient x attention and removal, each as a share of its total."""
     labels = position_labels(tokens)
@@ -32,6 +33,7 @@ def score_bars(tokens: Sequence[str], attention, grad_x_attention, removal, titl
     return token_bars(pd.DataFrame(rows), title, colors=SCORE_COLORS, value_title="share of the total")
 
 
+@cached_spec
 def accuracy_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
     """Horizontal bars: frame has model, test set, accuracy (0..1)."""
     return (
@@ -48,12 +50,14 @@ def accuracy_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
     )
 
 
+@cached_spec
 def jsd_grid(grid: np.ndarray, title: str) -> alt.Chart:
     """Layers x heads of mean JS divergence (nats), coloured over the grid's own range."""
     return scores_heatmap(np.asarray(grid, dtype=np.float64), title, value_title="JS divergence (nats)",
                           domain=None, scheme="oranges")
 
 
+@cached_spec
 def seed_scatter(js_divergence: Sequence[float], output_change: Sequence[float], title: str) -> alt.Chart:
     """One point per tweet: how far the two seeds' attention lies apart vs how far their outputs do."""
     frame = pd.DataFrame({"attention JSD (nats)": js_divergence, "|ΔP(positive)|": output_change})
@@ -69,6 +73,7 @@ def seed_scatter(js_divergence: Sequence[float], output_change: Sequence[float],
     )
 
 
+@cached_spec
 def tag_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
     """Share of errors vs share of correct predictions with each rule tag (frame: tag, group, share)."""
     return (
