@@ -38,7 +38,7 @@ def main() -> None:
 
     with running_streamlit(LOG) as base:
         started = time.perf_counter()
-        while "warm-up done" not in (REPO / LOG).read_text():
+        while "warm-up visited" not in (REPO / LOG).read_text():  # loads done, every page opened once
             if time.perf_counter() - started > 300:
                 raise RuntimeError(f"no warm-up within 5 minutes; see {LOG}")
             time.sleep(0.25)

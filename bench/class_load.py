@@ -45,9 +45,10 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from deploy.class_server import ROUTE_COOKIE  # nginx's sticky route
+
 REPO = Path(__file__).resolve().parent.parent
 SENTENCE = "The animal didn't cross the street because it was too tired."
-ROUTE_COOKIE = "lesson_replica"  # deploy.class_server.ROUTE_COOKIE (nginx's sticky route)
 EXPLORER_KIND, LAB_KIND = "explorer: layer change", "lab: open (not_explanation)"
 OWN_SENTENCE_KIND = "explorer: type own sentence"  # with --own-sentence, right after the explorer opens
 LAYER, TYPE = None, "<type>"  # PATH steps that are not page openings
