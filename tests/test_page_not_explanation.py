@@ -2,6 +2,7 @@
 the held-out-tweet picker, hostile text, bad data files, and other models."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -14,22 +15,14 @@ from lessonkit import bilstm_classifier as bc
 from lessonkit import explanation_stats
 from lessonkit import jain_wallace as jw
 from lessonkit.references import JAIN_WALLACE_2019_TAU
+from tests.page_apps import TIMEOUT, ok, page_app
 from ui import session_keys as keys
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "not_explanation.py")
-TIMEOUT = 900  # the machine is shared; the lab itself is bounded by its time budget
 
 
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for name, value in query.items():
-        at.query_params[name] = value
-    return at
-
-
-def _ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+_app = functools.partial(page_app, PAGE)
+_ok = ok
 
 
 def _metric(at, start):

@@ -2,6 +2,7 @@
 artifact BiLSTM (checked against a forward written out by hand), bad input, damaged results, other models."""
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -12,24 +13,16 @@ from streamlit.testing.v1 import AppTest
 
 from lessonkit import artifact
 from lessonkit import bilstm_classifier as bc
+from tests.page_apps import ok, page_app
 from ui import session_keys as keys
 from ui import uses
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "uses.py")
 RESULTS = Path(__file__).resolve().parent.parent / "results"
-TIMEOUT = 900
 
 
-def _app(**query) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    for name, value in query.items():
-        at.query_params[name] = value
-    return at
-
-
-def _ok(at: AppTest) -> AppTest:
-    assert not at.exception, [e.message for e in at.exception]
-    return at
+_app = functools.partial(page_app, PAGE)
+_ok = ok
 
 
 def _metric(at: AppTest, label_start: str):
