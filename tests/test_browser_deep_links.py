@@ -6,10 +6,11 @@ parameter the page dropped or rewrote would show up here), and draw no exception
 """
 from __future__ import annotations
 
+import json
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.conftest import RecordingPage, running_streamlit
 
@@ -34,6 +35,9 @@ def fresh_server():
         yield base
 
 
+SHOWS_TEXT = """() => [...document.querySelectorAll("textarea, input[type='text']")].some(n => n.value === TEXT)"""
+
+
 @pytest.mark.parametrize("page_name", sorted(DEEP_LINKS))
 def test_a_deep_link_restores_the_view(page_name, fresh_server, chromium_browser):
     params = DEEP_LINKS[page_name]
@@ -50,10 +54,13 @@ def test_a_deep_link_restores_the_view(page_name, fresh_server, chromium_browser
             assert kept.get(name) == value, f"{page_name} lost or changed {name}={value!r} (now {kept.get(name)!r})"
         text = next((params[name] for name in TEXT_PARAMS if name in params), None)
         if text is not None:
-            boxes = page.locator("textarea, input[type='text']")
-            expect(boxes.first).to_be_attached(timeout=60_000)
-            values = boxes.evaluate_all("nodes => nodes.map(n => n.value)")
-            assert text in values, f"{page_name} does not show the linked sentence in its text box"
+            # polled: a page may still be drawing (or reloading once to keep the learner cookie)
+            shown = SHOWS_TEXT.replace("TEXT", json.dumps(text))
+            try:
+                page.wait_for_function(shown, timeout=60_000)
+            except PlaywrightTimeoutError:
+                values = page.locator("textarea, input[type='text']").evaluate_all("nodes => nodes.map(n => n.value)")
+                raise AssertionError(f"{page_name} does not show the linked sentence in its text box: {values}") from None
     finally:
         context.close()
     assert recording.offsite_requests == []
