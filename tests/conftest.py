@@ -68,10 +68,19 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
+WARM_UP_ENDS = ("warm-up visited", "the pages could not be visited")  # ui/warm_up.py's last log line
+
+
 @contextmanager
-def running_streamlit(log_name: str = ".pytest-streamlit.log", extra_args: Sequence[str] = ()) -> Iterator[str]:
+def running_streamlit(
+    log_name: str = ".pytest-streamlit.log", extra_args: Sequence[str] = (), wait_for_warm_up: bool = True
+) -> Iterator[str]:
     """Start `streamlit run app_server.py` (what `make run` serves) on a free loopback port, with
-    ``extra_args`` (e.g. ``--secrets.files``); yield its base URL; stop it."""
+    ``extra_args`` (e.g. ``--secrets.files``); yield its base URL; stop it.
+
+    By default it yields once the start-up warm-up has opened every page (ui/warm_up.py), so a
+    test's first page is not racing the server's own visits; tests of a server still warming up
+    pass ``wait_for_warm_up=False``."""
     port = _free_port()
     env = dict(os.environ, HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1")
     with open(REPO / log_name, "w") as log:
@@ -86,6 +95,11 @@ def running_streamlit(log_name: str = ".pytest-streamlit.log", extra_args: Seque
             while not _healthy(base):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"streamlit did not start; see {log.name}")
+                time.sleep(0.5)
+            deadline = time.monotonic() + 300
+            while wait_for_warm_up and not any(mark in (REPO / log_name).read_text() for mark in WARM_UP_ENDS):
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"streamlit did not finish its warm-up; see {log.name}")
                 time.sleep(0.5)
             yield base
         finally:

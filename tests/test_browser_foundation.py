@@ -58,7 +58,7 @@ def test_a_deep_link_on_a_fresh_server_gets_the_app_navigation(browser_page):
     from tests.conftest import running_streamlit
 
     page = browser_page.page
-    with running_streamlit(".pytest-streamlit-cold.log") as cold_server:
+    with running_streamlit(".pytest-streamlit-cold.log", wait_for_warm_up=False) as cold_server:
         page.goto(f"{cold_server}/formula")
         expect(page.get_by_role("heading", name="The attention formula")).to_be_visible(timeout=120_000)
         navigation = page.locator('[data-testid="stSidebarNav"]')

@@ -40,7 +40,7 @@ def _open(base: str, path: str) -> dict:
 
 
 def test_eight_students_on_a_fresh_server_all_get_their_page():
-    with running_streamlit(LOG) as base:
+    with running_streamlit(LOG, wait_for_warm_up=False) as base:
         with ThreadPoolExecutor(max_workers=len(PAGES)) as pool:
             results = list(pool.map(lambda path: _open(base, path), PAGES))
         log = (REPO / LOG).read_text()
@@ -52,7 +52,7 @@ def test_eight_students_on_a_fresh_server_all_get_their_page():
 
 
 def test_the_server_warms_its_caches_and_visits_every_page_before_anyone_connects():
-    with running_streamlit(LOG) as _base:
+    with running_streamlit(LOG, wait_for_warm_up=False) as _base:
         deadline = time.monotonic() + 300
         while "warm-up visited" not in (REPO / LOG).read_text():
             assert time.monotonic() < deadline, "no warm-up within 5 minutes of start-up"
