@@ -26,7 +26,9 @@ ORDER = ["home", "formula", "head_explorer", "not_explanation", "gradient_attent
 
 
 def page_names() -> list[str]:
-    present = {p.stem for p in (REPO / "pages").glob("*.py")}
+    from ui.warm_up import page_paths
+
+    present = set(page_paths())
     return [name for name in ORDER if name in present] + sorted(present - set(ORDER))
 
 

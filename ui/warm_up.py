@@ -50,11 +50,10 @@ def warm_up() -> float:
             head = models._quick_head(loaded, loaded.facts.source)
         for name in models.BILSTM_FILES:
             models.get_bilstm(name, show_error=False)  # on the shipped MiniLM's embeddings, whatever the model
-        # The lab's default sentence, both classifiers (the page's defaults: last layer, every head),
-        # so a class opening the page at once reads one cached result.
+        # The lab's default sentence with the transformer (last layer, every head): the page opens on the
+        # BiLSTM, which the page visits below compute; a class switching over at once reads one result.
         from ui import jain_wallace_lab as lab
 
-        lab.bilstm_lab(lab.DEFAULT_TEXT, show_error=False)
         lab.run_transformer_lab(loaded, head, lab.DEFAULT_TEXT, loaded.facts.n_layers - 1,
                                 tuple(range(loaded.facts.n_heads)))
     except Exception:  # a missing or damaged file: the page that needs it says which

@@ -50,7 +50,6 @@ def accuracy_bars(frame: pd.DataFrame, title: str) -> alt.Chart:
     )
 
 
-@cached_spec
 def jsd_grid(grid: np.ndarray, title: str) -> alt.Chart:
     """Layers x heads of mean JS divergence (nats), coloured over the grid's own range."""
     return scores_heatmap(np.asarray(grid, dtype=np.float64), title, value_title="JS divergence (nats)",
