@@ -68,6 +68,7 @@ class _LinearProbeModel:
 def test_permutation_test_is_batched_and_matches_single_forwards():
     toy = _LinearProbeModel([3.0, -2.0, 0.5, 0.0, 1.0], [0.4, 0.3, 0.1, 0.1, 0.1])
     probe = toy.probe()
+    probe.batch_size = 7  # 15 chunks, the next drawn while the model reads the current one
     result = jw.permutation_test(probe, n=100, seed=3)
     perms = jw.permute_attention(probe.attention, probe.key_mask, 100, seed=3)
     by_hand = 1 / (1 + np.exp(-(perms[:, 0, :] @ np.array([3.0, -2.0, 0.5, 0.0, 1.0]))))
@@ -197,3 +198,24 @@ def test_a_bad_bilstm_file_names_itself_and_the_rebuild_command(tmp_path, damage
     with pytest.raises(bc.BiLSTMFileMissingError) as caught:
         bc.load_bilstm(path)
     assert path.name in str(caught.value) and bc.REBUILD_COMMAND in str(caught.value)
+
+
+@pytest.mark.parametrize("n_real", [6, 4])
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_permutations_match_a_row_by_row_shuffle_with_the_same_random_numbers(n_real, chunk):
+    rng = np.random.default_rng(5)
+    attention = np.zeros((4, 6))
+    attention[:, :n_real] = _random_simplex(rng, 4, n_real)
+    mask = np.arange(6) < n_real
+    if chunk is None:
+        perms = jw.permute_attention(attention, mask, n=7, seed=11)
+    else:  # what permutation_test feeds the model: 3 + 3 + 1 samples
+        parts = list(jw.permutation_chunks(attention, mask, n=7, seed=11, chunk=chunk))
+        assert [len(p) for p in parts] == [3, 3, 1]
+        perms = np.concatenate(parts)
+    draws = np.random.default_rng(11).random((7, 4, n_real))  # the numbers permute_attention draws
+    for sample in range(7):
+        for row in range(4):
+            expected = np.zeros(6)
+            expected[:n_real] = attention[row, :n_real][np.argsort(draws[sample, row])]
+            np.testing.assert_array_equal(perms[sample, row], expected)
