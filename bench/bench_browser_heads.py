@@ -21,10 +21,11 @@ from urllib.parse import quote
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 BERTVIZ_HEAD_VIEW_OPEN = {64: 3.1}  # seconds, anchor, headless Chromium with local JS
-# Drawn: Vega's SVG has its marks (built in one pass), or its canvas (ui.charts.head_view paints views
-# of over CANVAS_LINES lines on one) has ink.
+# Drawn: the head view component's canvas (ui/charts/head_view.js) has ink, or a Vega chart's SVG has
+# its marks (built in one pass) or its canvas has ink (the heatmap and model views).
 DRAWN = """() => { if (document.querySelector('[data-testid="stVegaLiteChart"] svg.marks g')) return true;
-  const c = document.querySelector('[data-testid="stVegaLiteChart"] canvas.marks');
+  const c = document.querySelector('[data-lk="head-view"] canvas')
+    || document.querySelector('[data-testid="stVegaLiteChart"] canvas.marks');
   if (!c || !c.width) return false; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
   for (let i = 3; i < d.length; i += 4 * 97) if (d[i] > 0) return true; return false; }"""
 

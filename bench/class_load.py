@@ -321,7 +321,7 @@ def _browser_student(base: str, result: Round, lock: threading.Lock) -> None:
         try:
             start = time.perf_counter()
             page.goto(f"{base}/head_explorer?text={quote(SENTENCE)}")
-            page.wait_for_selector('[data-testid="stVegaLiteChart"]', timeout=300_000)
+            page.wait_for_selector('[data-lk="head-view"] canvas', timeout=300_000)  # ui/charts/head_view.js
             _settle(page)
             record = [("open head_explorer", time.perf_counter() - start)]
             slider = page.locator('[data-testid="stSlider"]').filter(has_text="Layer").get_by_role("slider").first

@@ -65,14 +65,17 @@ def streamlit_inline_script_hashes() -> list[str]:
 def content_security_policy() -> str:
     """Allows what Streamlit's front end needs (checked in a real browser by the test).
 
-    Inline styles from its CSS-in-JS, data:/blob: images and fonts, blob: workers; scripts (its
-    page shell's inline script by hash), fetches and the websocket only from the app's own origin;
+    Inline styles from its CSS-in-JS, data:/blob: images and fonts, blob: workers; scripts from the
+    app's own origin, its page shell's inline script (by hash) and blob: modules (Streamlit loads a
+    component's JavaScript, here ui/charts/head_view.js, from a blob: URL the page's own code makes;
+    markup cannot make one, so injected inline scripts stay blocked); fetches and the websocket only
+    from the app's own origin;
     WebAssembly compilation (its protobuf code's 64-bit integer helper; this does not allow eval);
     no framing, plugins or foreign form targets.
     """
     return "; ".join([
         "default-src 'self'",
-        " ".join(["script-src 'self' 'wasm-unsafe-eval'", *streamlit_inline_script_hashes()]),
+        " ".join(["script-src 'self' blob: 'wasm-unsafe-eval'", *streamlit_inline_script_hashes()]),
         "style-src 'self' 'unsafe-inline'",
         "img-src 'self' data: blob:",
         "font-src 'self' data:",

@@ -10,7 +10,7 @@ from ui import explorer_state, presenter
 from ui import session_keys as keys
 from ui.app_guard import require_app_navigation
 from ui.charts.common import position_labels, show_chart
-from ui.charts.head_view import head_view_spec
+from ui.charts.head_view import head_view_data, head_view_spec, show_head_view
 from ui.charts.heatmap import heatmap
 from ui.charts.model_view import MODEL_VIEW_PICK, model_view_chart, thumbnail_png
 from ui.check_yourself import check_yourself
@@ -130,18 +130,15 @@ def lines_view(maps, l_index, h_indices, names, strongest) -> int:
             st.session_state[keys.HX_FOCUS] = -1
         focus = c3.selectbox("Only the lines of one query token", list(range(-1, n)), key=keys.HX_FOCUS,
                              format_func=lambda i: "all tokens" if i < 0 else f"{i}: {maps.labels[i]}")
-    def lines_spec():
+    def lines_spec():  # the downloads
         return head_view_spec(maps.attn[l_index, h_indices], maps.labels, names, threshold=threshold, top_k=top_k,
                               only_query=focus if focus >= 0 else None)
 
-    swatches = ["🟦", "🟥", "🟩", "🟧", "🟪", "🟫"]  # the first six of ui.charts.head_view.HEAD_COLOURS
-    st.markdown(" · ".join(
-        f"{swatches[i] if i < len(swatches) else '▪️'} **{name}**: {md_escape(strongest[(l_index, h)])}"
-        for i, (name, h) in enumerate(zip(names, h_indices))
-    ))
+    st.markdown(" · ".join(f"**{name}**: {md_escape(strongest[(l_index, h)])}" for name, h in zip(names, h_indices)))
     box = st.container(height=720) if n > 38 else st.container()
     with box:
-        show_chart(lines_spec(), key="hx_lines_chart")
+        show_head_view(head_view_data(maps.attn[l_index, h_indices], maps.labels, names, threshold=threshold,
+                                      top_k=top_k, only_query=focus if focus >= 0 else None), key="hx_lines_chart")
     export_buttons(lines_spec, f"head_view_{'_'.join(names)}", "hx_lines_export")
     return focus
 

@@ -30,6 +30,10 @@ install_import_hook(SHAPE_CHECKED_MODULES, "beartype.beartype")
 
 REPO = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
+# Ink on the head view's canvas (ui/charts/head_view.js): how many pixels are not transparent.
+HEAD_VIEW_INK = """() => { const c = document.querySelector('[data-lk="head-view"] canvas');
+  if (!c || !c.width) return 0; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n += 1; return n; }"""
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",

@@ -8,15 +8,16 @@ from urllib.parse import parse_qs, quote, urlsplit
 import numpy as np
 from playwright.sync_api import expect
 
+from tests.conftest import HEAD_VIEW_INK
+
 SENTENCE = "The cat sat on the mat."
 
 
-def chart_texts(page, index: int = 0) -> list[str]:
-    """Text drawn inside a Vega chart (Streamlit renders Vega as SVG here)."""
-    chart = page.locator('[data-testid="stVegaLiteChart"]').nth(index)
-    expect(chart.locator("svg.marks text").first).to_be_attached(timeout=60_000)
-    page.wait_for_timeout(500)
-    return chart.locator("svg.marks text").evaluate_all("nodes => nodes.map(n => n.textContent)")
+def head_view_tokens(page, side: str = "q") -> list[str]:
+    """The head view's tokens as the page shows them (text, ui/charts/head_view.js), queries or keys."""
+    labels = page.locator(f'[data-lk="head-view"] .lk-{side} > div')
+    page.wait_for_function(f"({HEAD_VIEW_INK})() > 0", timeout=60_000)
+    return labels.evaluate_all("nodes => nodes.map(n => n.textContent)")
 
 
 def choose_view(page, name: str) -> None:
@@ -33,7 +34,8 @@ def test_deep_link_opens_the_named_head(streamlit_server, browser_page, screensh
     assert page.get_by_role("radio", name="Head view (lines)").is_checked()
     heads = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Heads")
     expect(heads).to_contain_text("9")
-    texts = chart_texts(page)
+    texts = head_view_tokens(page)
+    assert texts == head_view_tokens(page, "k")
     for token in ("[CLS]", "cat", "mat", "[SEP]"):
         assert token in texts
     page.screenshot(path=str(screenshot_dir / "head_explorer_deep_link.png"), full_page=True)
@@ -74,7 +76,7 @@ def test_script_typed_into_the_sentence_is_drawn_as_text(streamlit_server, brows
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=1&head=3&view=lines")
-    expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(timeout=180_000)
+    page.wait_for_function(f"({HEAD_VIEW_INK})() > 0", timeout=180_000)
     browser_page.wait_until_idle()
     box = page.get_by_label("Sentence", exact=True)
     hostile = '<script>alert("boom")</script><img src=x onerror=alert(2)> "quotes" & it was tired'
@@ -82,7 +84,7 @@ def test_script_typed_into_the_sentence_is_drawn_as_text(streamlit_server, brows
     box.press("Control+Enter")
     page.wait_for_function("() => window.location.search.includes('onerror')", timeout=60_000)
     browser_page.wait_until_idle()
-    texts = chart_texts(page)
+    texts = head_view_tokens(page)
     for token in ("<", "script", ">", "alert", "&", '"', "im", "=", "tired"):  # WordPieces of the text
         assert token in texts, (token, texts)
     assert dialogs == []
@@ -124,45 +126,38 @@ def test_picking_a_row_of_the_head_finder_ranking_opens_that_head(streamlit_serv
     expect(page.get_by_text(f"L{best_layer + 1}-H{best_head + 1}").first).to_be_visible(timeout=60_000)
 
 
-RULE_OPACITIES = """() => [...document.querySelectorAll(
-    '[data-testid="stVegaLiteChart"] svg.marks g.mark-rule path, [data-testid="stVegaLiteChart"] svg.marks g.mark-rule line'
-)].map(e => parseFloat(e.getAttribute('stroke-opacity') || e.getAttribute('opacity') || '1'))"""
-
-
-def test_hovering_a_token_keeps_only_its_lines(streamlit_server, browser_page, loaded_model):
+def test_hovering_a_token_keeps_only_its_lines_and_lists_their_weights(streamlit_server, browser_page, loaded_model):
     from lessonkit.analysis import analyse_sentence
 
     page = browser_page.page
     page.goto(f"{streamlit_server}/head_explorer?text={quote(SENTENCE)}&layer=2&head=9&view=lines")
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
-    expect(chart.locator("svg.marks text").first).to_be_attached(timeout=180_000)
+    page.wait_for_function(f"({HEAD_VIEW_INK})() > 0", timeout=180_000)
     browser_page.wait_until_idle()
-    page.wait_for_timeout(800)
-    before = page.evaluate(RULE_OPACITIES)
-    shown_before = sum(o > 0.05 for o in before)
-    query_labels = chart.locator("svg.marks g.mark-text").first.locator("text")
+    view = page.locator('[data-lk="head-view"]')
+    sentence = analyse_sentence(loaded_model, SENTENCE)
+    full = sentence.attn[1, 8]  # L2-H9
+    n = full.shape[0]
+    # the lines the view draws (defaults: weight >= 0.05, at most 8 per query), by a separate loop
+    drawn = {(i, j) for i in range(n) for j in np.argsort(-full[i])[:8] if full[i, j] >= 0.05}
+    assert int(view.get_attribute("data-shown")) == len(drawn)
+    ink_before = page.evaluate(HEAD_VIEW_INK)
     position = 3
-    assert query_labels.nth(position).text_content() == analyse_sentence(loaded_model, SENTENCE).tokens[position]
-    query_labels.nth(position).hover()
-    page.wait_for_timeout(800)
-    after = page.evaluate(RULE_OPACITIES)
-    shown_after = sum(o > 0.05 for o in after)
-    # lines the chart draws for that token: its keys above the 0.05 threshold, at most 8 (the defaults)
-    attn = analyse_sentence(loaded_model, SENTENCE).attn[1, 8, position]
-    expected = min(8, int((attn >= 0.05).sum()))
-    assert shown_after == expected and shown_before > shown_after
+    query_label = view.locator(".lk-q > div").nth(position)
+    assert query_label.text_content() == sentence.tokens[position]
+    query_label.hover()
+    expect(view).to_have_attribute("data-shown", str(sum(1 for i, _ in drawn if i == position)))
+    # the readout lists that token's lines, heaviest first, with their weights
+    mine = sorted(((full[position, j], j) for i, j in drawn if i == position), reverse=True)
+    listed = ", ".join(f"{sentence.tokens[j]} {round(float(w), 4):.3f}" for w, j in mine[:8])  # sent with 4 decimals
+    expect(view.locator(".lk-readout")).to_have_text(f"“{sentence.tokens[position]}” reads: {listed}")
+    assert page.evaluate(HEAD_VIEW_INK) < ink_before  # the other lines are dimmed
     # the key side: hovering a token on the right keeps the lines arriving at it
-    full = analyse_sentence(loaded_model, SENTENCE).attn[1, 8]
     key = 0
-    arriving = sum(
-        1 for i in range(full.shape[0]) if full[i, key] >= 0.05 and key in np.argsort(-full[i])[:8]
-    )
-    chart.locator("svg.marks g.mark-text").nth(1).locator("text").nth(key).hover()
-    page.wait_for_timeout(800)
-    assert sum(o > 0.05 for o in page.evaluate(RULE_OPACITIES)) == arriving
+    view.locator(".lk-k > div").nth(key).hover()
+    expect(view).to_have_attribute("data-shown", str(sum(1 for _, j in drawn if j == key)))
     page.mouse.move(5, 5)  # moving away shows every line again
-    page.wait_for_timeout(800)
-    assert sum(o > 0.05 for o in page.evaluate(RULE_OPACITIES)) == shown_before
+    expect(view).to_have_attribute("data-shown", str(len(drawn)))
+    expect(view.locator(".lk-readout")).to_contain_text("Hover a token")
 
 
 def test_guided_walk_opens_the_pronoun_head_with_special_tokens_hidden(streamlit_server, browser_page, screenshot_dir):
@@ -178,28 +173,27 @@ def test_guided_walk_opens_the_pronoun_head_with_special_tokens_hidden(streamlit
     query = parse_qs(urlsplit(page.url).query)
     assert f"L{query['layer'][0]}-H{query['head'][0]}" == name
     assert query["words"] == ["1"] and query.get("view", ["lines"]) == ["lines"]
-    texts = chart_texts(page)
+    texts = head_view_tokens(page)
     assert "animal" in texts and "it" in texts
     assert "[CLS]" not in texts and "[SEP]" not in texts and "." not in texts  # hidden, rows renormalised
     page.screenshot(path=str(screenshot_dir / "head_explorer_guided_walk.png"), full_page=True)
 
 
-CANVAS_PAINTED = """() => { const c = document.querySelector('[data-testid="stVegaLiteChart"] canvas.marks');
-  if (!c || !c.width) return 0; const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-  let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n += 1; return n; }"""
+def test_a_long_head_view_with_twelve_heads_draws_every_line(streamlit_server, browser_page, loaded_model, screenshot_dir):
+    from lessonkit.analysis import analyse_sentence
 
-
-def test_a_long_head_view_is_painted_on_a_canvas(streamlit_server, browser_page, screenshot_dir):
     text = " ".join(["the quick brown fox jumps over the lazy dog near the river bank"] * 5)  # 67 tokens
     heads = ",".join(str(h) for h in range(1, 13))
     page = browser_page.page
     page.goto(f"{streamlit_server}/head_explorer?text={quote(text)}&layer=3&head={heads}&view=lines&words=0")
-    page.wait_for_function(f"({CANVAS_PAINTED})() > 0", timeout=180_000)
+    page.wait_for_function(f"({HEAD_VIEW_INK})() > 0", timeout=180_000)
     browser_page.wait_until_idle()
-    assert page.locator('[data-testid="stVegaLiteChart"] canvas.marks').count() == 1  # the head view
     assert page.locator('[data-testid="stException"]').count() == 0
-    # thousands of lines, tokens and legend: a good part of the chart is ink
-    assert page.evaluate(CANVAS_PAINTED) > 20_000
-    chart = page.locator('[data-testid="stVegaLiteChart"]').first
-    chart.scroll_into_view_if_needed()
-    page.screenshot(path=str(screenshot_dir / "head_view_canvas_64_tokens.png"))
+    attn = analyse_sentence(loaded_model, text).attn[2]  # 12 x n x n
+    expected = sum(int((np.sort(attn[h, i])[::-1][:8] >= 0.05).sum()) for h in range(12) for i in range(attn.shape[1]))
+    view = page.locator('[data-lk="head-view"]')
+    assert int(view.get_attribute("data-shown")) == expected
+    assert view.locator(".lk-legend > span").all_text_contents() == [f"L3-H{h}" for h in range(1, 13)]
+    assert page.evaluate(HEAD_VIEW_INK) > 20_000  # thousands of lines: a good part of the canvas is ink
+    view.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "head_view_64_tokens_12_heads.png"))

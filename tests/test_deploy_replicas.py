@@ -58,6 +58,7 @@ from deploy.class_server import (
     replica_secrets_from_env,
 )
 from lessonkit import submissions
+from tests.conftest import HEAD_VIEW_INK
 
 ON_CI = os.environ.get("CI", "").lower() == "true"
 REPO = Path(__file__).resolve().parents[1]
@@ -382,6 +383,10 @@ def test_security_headers_and_a_policy_streamlit_renders_under(class_setup, chro
         pages[0].wait_for_timeout(200)
         assert ran is False
         assert any(v.startswith("script-src") for v in csp_violations(pages[0]))
+        # the head view's own JavaScript (a Streamlit component, loaded from a blob: URL) runs behind the proxy
+        pages[1].goto(f"{server.url}/head_explorer?text=The+cat+sat+on+the+mat.&layer=1&head=1&view=lines")
+        pages[1].wait_for_function(f"({HEAD_VIEW_INK})() > 0", timeout=COLD_START_MS)
+        assert csp_violations(pages[1]) == []
     finally:
         for context in contexts:
             context.close()

@@ -12,7 +12,7 @@ from PIL import Image
 
 from ui.charts.common import chart_png, chart_svg, spec_dict
 from ui.charts.head_grid import scores_heatmap
-from ui.charts.head_view import CANVAS_LINES, head_view_spec, top_links
+from ui.charts.head_view import CANVAS_LINES, head_view_data, head_view_spec, top_links
 from ui.charts.heatmap import ANNOTATED_CELL, ANNOTATION_FONT, cell_text, heatmap
 from ui.charts.model_view import model_view_chart
 
@@ -45,6 +45,30 @@ def test_a_head_view_with_many_lines_is_painted_on_a_canvas_and_stays_valid():
     alt.LayerChart.from_dict(many, validate=True)
     few = head_view_spec(attn[:1, :8, :8] / attn[:1, :8, :8].sum(-1, keepdims=True), [f"t{i}" for i in range(8)], ["L1-H1"])
     assert "usermeta" not in few  # small views stay SVG (the browser tests read their lines)
+
+
+def test_the_page_head_view_draws_the_lines_of_the_downloads_as_flat_numbers():
+    rng = np.random.default_rng(9)
+    n = len(HOSTILE)
+    attn = rng.dirichlet(np.ones(n) * 0.3, size=(3, n))
+    names = ["L2-H1", "L2-H4", "L2-H7"]
+    data = head_view_data(attn, HOSTILE, names, threshold=0.1, top_k=3)
+    # by a separate loop: each head's and query's 3 heaviest keys that reach 0.1, weights to 4 decimals
+    expected = sorted((h, i, int(j), round(float(attn[h, i, j]), 4)) for h in range(3) for i in range(n)
+                      for j in np.argsort(-attn[h, i])[:3] if attn[h, i, j] >= 0.1)
+    flat = data["links"]
+    assert sorted((int(flat[k]), int(flat[k + 1]), int(flat[k + 2]), flat[k + 3]) for k in range(0, len(flat), 4)) == expected
+    assert data["tokens"] == HOSTILE and data["heads"] == names  # text, drawn with textContent (head_view.js)
+    # the same lines and the same look as the downloaded spec
+    spec = head_view_spec(attn, HOSTILE, names, threshold=0.1, top_k=3)
+    assert sorted((r["h"], r["i"], r["j"], r["w"]) for r in spec["datasets"]["links"]) == expected
+    encoding = spec["layer"][0]["encoding"]
+    assert data["style"]["stroke"] == encoding["strokeWidth"]["scale"]["range"]
+    assert data["style"]["opacity"] == encoding["opacity"]["condition"]["scale"]["range"]
+    assert data["style"]["dim_opacity"] == encoding["opacity"]["value"]
+    assert data["colours"] == encoding["color"]["scale"]["range"]
+    only = head_view_data(attn, HOSTILE, names, threshold=0.1, top_k=3, only_query=4)["links"]
+    assert {int(only[k + 1]) for k in range(0, len(only), 4)} == {4}
 
 
 @pytest.mark.parametrize("value, text", [(0.123, "0.12"), (-3.456, "-3.46"), (12.34, "12.3"), (-45.67, "-45.7"),

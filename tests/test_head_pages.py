@@ -32,6 +32,18 @@ def charts(at) -> list[dict]:
     return specs
 
 
+def head_views(at) -> list[dict]:
+    """What each head view component on the page was given (ui.charts.head_view.head_view_data)."""
+    return [json.loads(element.proto.json) for element in at.get("bidi_component")
+            if element.proto.component_name == "lessonkit_head_view"]
+
+
+def lines_of(data: dict) -> list[dict]:
+    """A head view's lines as rows h, i (query), j (key), w."""
+    flat = data["links"]
+    return [dict(zip("hijw", flat[k : k + 4])) for k in range(0, len(flat), 4)]
+
+
 def rows_of(spec: dict) -> list[dict]:
     """Every data row of a chart: rows sent apart, top-level datasets, inline values of the chart and its layers."""
     rows = list(spec.get("_rows", []))
@@ -95,9 +107,9 @@ def test_head_lines_show_the_models_strongest_link_per_token(loaded_model):
 
     at = explorer(text=SHORT, layer="2", head="9", view="lines")
     no_exceptions(at)
-    (spec,) = charts(at)
+    (view,) = head_views(at)
     attn = analyse_sentence(loaded_model, SHORT).attn[1, 8]  # layer 2, head 9 (1-indexed)
-    lines = [row for row in rows_of(spec) if "w" in row]
+    lines = lines_of(view)
     assert lines
     best = {}
     for row in lines:
@@ -113,11 +125,11 @@ def test_selecting_a_query_token_keeps_only_its_lines():
     at = explorer(text=SHORT, layer="2", head="9,10", view="lines")
     at.selectbox(key="hx_focus").set_value(3).run()
     no_exceptions(at)
-    (spec,) = charts(at)
-    lines = [row for row in rows_of(spec) if "w" in row]
+    (view,) = head_views(at)
+    lines = lines_of(view)
     assert lines and {row["i"] for row in lines} == {3}
-    assert {row["h"] for row in lines} == {0, 1}  # both heads drawn, named in the spec's heads table
-    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["L2-H9", "L2-H10"]
+    assert {row["h"] for row in lines} == {0, 1}  # both heads drawn, named in the view's heads
+    assert view["heads"] == ["L2-H9", "L2-H10"]
     assert at.query_params["query"] in ("4", ["4"])  # 1-based in the URL
 
 
@@ -183,9 +195,10 @@ def test_long_emoji_and_html_input_is_shown_as_data():
     assert at.slider(key="hx_row_start").value == 0  # long input: rows in windows
     assert len(at.get("image")) >= 1  # and an overview image of the whole map
     at.radio(key="hx_view").set_value("lines").run()
-    (spec,) = charts(at)
-    tokens = [row["token"] for row in rows_of(spec) if "token" in row]
-    assert "<" in tokens and "script" in tokens and "&" in tokens  # kept as text for Vega to draw
+    (view,) = head_views(at)
+    tokens = view["tokens"]
+    assert "<" in tokens and "script" in tokens and "&" in tokens  # kept as text (head_view.js sets textContent)
+    assert len(tokens) == 512
     at.radio(key="hx_view").set_value("model").run()
     no_exceptions(at)
 
@@ -213,8 +226,8 @@ def test_layer_and_heads_survive_an_empty_sentence():
     at.text_area(key="hx_text").set_value("Dogs bark at night.").run()
     no_exceptions(at)
     assert at.slider(key="hx_layer").value == 2 and at.multiselect(key="hx_heads").value == [9, 10]
-    (spec,) = charts(at)
-    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == ["L2-H9", "L2-H10"]
+    (view,) = head_views(at)
+    assert view["heads"] == ["L2-H9", "L2-H10"]
     assert at.query_params["head"] in ("9,10", ["9,10"]) and at.query_params["layer"] in ("2", ["2"])
     at.radio(key="hx_view").set_value("heatmap").run()  # the next interaction keeps the heads too
     assert [s["title"][:6] for s in charts(at)] == ["L2-H9 ", "L2-H10"]
