@@ -7,6 +7,7 @@ the sentence analysed by a first visit that is not counted), in a fresh browser 
 cached) and in a returning browser (Streamlit's JavaScript in its HTTP cache):
 - open: page.goto(deep link to the head view, one layer, all heads) until the chart is drawn;
 - layer change: a new layer until the new chart is drawn;
+- in the app: from another page, the sidebar link back to the head explorer until the view is drawn;
 - heatmap and model view opened from the URL.
 BertViz is not installed here (its page loads require.js, d3 and jQuery from a CDN); its times
 are the anchors measured on the same kind of machine (BertViz 1.4.1, JS served locally).
@@ -93,6 +94,27 @@ def main(repeats: int = 3) -> None:
                 ratio = f" = {opened / anchor:.2f}x BertViz's {anchor} s (anchor)" if anchor else ""
                 print(f"n={n:>3}, {who}: head view (12 heads) opened in {opened:.2f} s{ratio}; "
                       f"layer change {changed:.2f} s", flush=True)
+            # in the app: the learner comes back to the page from the sidebar (same tab, same session;
+            # the sentence and heads are kept across pages by ui.session_keys.KEPT_ACROSS_PAGES)
+            page = returning.new_page()
+            page.goto(url)
+            _drawn(page)
+            clicks = []
+            for _ in range(repeats):
+                page.locator('[data-testid="stSidebarNav"] a').first.click()
+                page.wait_for_function("() => !location.pathname.endsWith('/head_explorer')", timeout=60_000)
+                page.wait_for_selector('[data-lk="head-view"]', state="detached", timeout=60_000)
+                page.wait_for_timeout(500)
+                start = time.perf_counter()
+                page.locator('[data-testid="stSidebarNav"] a[href$="/head_explorer"]').click()
+                _drawn(page)
+                clicks.append(time.perf_counter() - start)
+            page.close()
+            inside = statistics.median(clicks)
+            anchor = BERTVIZ_HEAD_VIEW_OPEN.get(n)
+            ratio = f" = {inside / anchor:.2f}x BertViz's {anchor} s (anchor)" if anchor else ""
+            print(f"n={n:>3}, in the app (sidebar link back to the page): head view drawn in {inside:.2f} s{ratio}",
+                  flush=True)
             heat = statistics.median(
                 visit(url.replace("view=lines", "view=heatmap").replace(f"head={heads}", "head=1"), False)[0]
                 for _ in range(repeats))

@@ -17,6 +17,25 @@ def test_every_page_file_is_in_the_navigation():
     assert sorted(set(registered_pages())) == PAGE_FILES
 
 
+def test_no_script_relies_on_magic():
+    """.streamlit/config.toml turns magic off: a bare value on its own line would silently draw nothing."""
+    import ast
+    import tomllib
+
+    assert tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())["runner"]["magicEnabled"] is False
+    bare = []
+    for path in [REPO / "streamlit_app.py", *sorted((REPO / "pages").glob("*.py"))]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            body = getattr(node, "body", None)
+            for index, statement in enumerate(body if isinstance(body, list) else []):
+                if not isinstance(statement, ast.Expr) or isinstance(statement.value, (ast.Call, ast.Await)):
+                    continue
+                docstring = index == 0 and isinstance(statement.value, ast.Constant) and isinstance(statement.value.value, str)
+                if not docstring:
+                    bare.append(f"{path.name}:{statement.lineno}")
+    assert bare == []
+
+
 @pytest.mark.parametrize("page", PAGE_FILES)
 def test_every_page_reruns_through_the_app_navigation(page):
     source = (REPO / "pages" / f"{page}.py").read_text()

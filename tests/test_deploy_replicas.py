@@ -385,7 +385,10 @@ def test_security_headers_and_a_policy_streamlit_renders_under(class_setup, chro
         assert any(v.startswith("script-src") for v in csp_violations(pages[0]))
         # the head view's own JavaScript (a Streamlit component, loaded from a blob: URL) runs behind the proxy
         pages[1].goto(f"{server.url}/head_explorer?text=The+cat+sat+on+the+mat.&layer=1&head=1&view=lines")
-        pages[1].wait_for_function(f"({HEAD_VIEW_INK})() > 0", timeout=COLD_START_MS)
+        # (a locator wait: wait_for_function evaluates a string, which this policy rightly refuses)
+        expect(pages[1].locator('[data-lk="head-view"]')).to_have_attribute("data-shown", re.compile(r"[1-9]"),
+                                                                          timeout=COLD_START_MS)
+        assert pages[1].evaluate(HEAD_VIEW_INK) > 0
         assert csp_violations(pages[1]) == []
     finally:
         for context in contexts:
