@@ -1,7 +1,7 @@
 // The head view drawn in the page (ui/charts/head_view.py mounts it as a Streamlit component).
 // Token labels are HTML text (set with textContent, so a token is never parsed as HTML); the lines
 // are painted on one canvas, which a browser draws in a few milliseconds even for thousands of lines.
-// Hovering a token keeps only its lines and lists their weights under the chart.
+// Hovering a token keeps only its lines and lists their weights above the chart.
 export default function headView({ data, parentElement }) {
   const { tokens, heads, colours, links, style } = data;
   const row = style.row_px;
@@ -16,6 +16,10 @@ export default function headView({ data, parentElement }) {
   root.replaceChildren();
   root.style.fontSize = style.font_px + "px";
 
+  // The legend and the hover readout stay at the top while a long view scrolls under them.
+  const header = document.createElement("div");
+  header.className = "lk-header";
+  root.appendChild(header);
   if (heads.length > 1) {
     const legend = document.createElement("div");
     legend.className = "lk-legend";
@@ -27,7 +31,7 @@ export default function headView({ data, parentElement }) {
       item.append(swatch, document.createTextNode(name));
       legend.appendChild(item);
     });
-    root.appendChild(legend);
+    header.appendChild(legend);
   }
 
   const grid = document.createElement("div");
@@ -56,7 +60,8 @@ export default function headView({ data, parentElement }) {
   const readout = document.createElement("div");
   readout.className = "lk-readout";
   readout.textContent = style.hint;
-  root.append(grid, readout);
+  header.appendChild(readout);
+  root.appendChild(grid);
 
   const context = canvas.getContext("2d");
   context.scale(ratio, ratio);
