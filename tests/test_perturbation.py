@@ -219,3 +219,15 @@ def test_permutations_match_a_row_by_row_shuffle_with_the_same_random_numbers(n_
             expected = np.zeros(6)
             expected[:n_real] = attention[row, :n_real][np.argsort(draws[sample, row])]
             np.testing.assert_array_equal(perms[sample, row], expected)
+
+
+def test_each_restart_can_take_its_own_step_size():
+    toy = _LinearProbeModel([2.0, -1.0, 1.0, 0.0, 0.0], [0.6, 0.2, 0.2, 0.0, 0.0])
+    toy.attention = np.array([[0.6, 0.2, 0.2, 1e-9, 1e-9]])
+    unmoved = jw.adversarial_attention(toy.probe(), restarts=4, steps=0)
+    mixed = jw.adversarial_attention(toy.probe(), restarts=4, steps=50, lr=(0.0, 0.05, 0.0, 0.05))
+    # a restart with step size 0 stays where it started; restart 1 (near the learned attention) climbs
+    np.testing.assert_allclose(mixed.restart_jsds[[0, 2]], unmoved.restart_jsds[[0, 2]], atol=1e-12)
+    assert mixed.restart_jsds[1] > unmoved.restart_jsds[1] + 0.01
+    with pytest.raises(ValueError, match="3 step sizes for 4 restarts"):
+        jw.adversarial_attention(toy.probe(), restarts=4, steps=1, lr=(0.1, 0.1, 0.1))
