@@ -130,15 +130,17 @@ def lines_view(maps, l_index, h_indices, names, strongest) -> int:
             st.session_state[keys.HX_FOCUS] = -1
         focus = c3.selectbox("Only the lines of one query token", list(range(-1, n)), key=keys.HX_FOCUS,
                              format_func=lambda i: "all tokens" if i < 0 else f"{i}: {maps.labels[i]}")
-    def lines_spec():  # the downloads
-        return head_view_spec(maps.attn[l_index, h_indices], maps.labels, names, threshold=threshold, top_k=top_k,
-                              only_query=focus if focus >= 0 else None)
+    def lines_of(build):  # the same lines on the page (head_view_data) and in the downloads (head_view_spec)
+        return build(maps.attn[l_index, h_indices], maps.labels, names, threshold=threshold, top_k=top_k,
+                     only_query=focus if focus >= 0 else None)
+
+    def lines_spec():
+        return lines_of(head_view_spec)
 
     st.markdown(" · ".join(f"**{name}**: {md_escape(strongest[(l_index, h)])}" for name, h in zip(names, h_indices)))
     box = st.container(height=720) if n > 38 else st.container()
     with box:
-        show_head_view(head_view_data(maps.attn[l_index, h_indices], maps.labels, names, threshold=threshold,
-                                      top_k=top_k, only_query=focus if focus >= 0 else None), key="hx_lines_chart")
+        show_head_view(lines_of(head_view_data), key="hx_lines_chart")
     export_buttons(lines_spec, f"head_view_{'_'.join(names)}", "hx_lines_export")
     return focus
 
