@@ -50,6 +50,8 @@ export default function headView({ data, parentElement }) {
     return box;
   };
   const canvas = document.createElement("canvas");
+  canvas.setAttribute("role", "img");
+  canvas.setAttribute("aria-label", "Lines from each query token (left) to the key tokens it reads (right)");
   const ratio = window.devicePixelRatio || 1;
   const width = style.line_px, height = n * row;
   canvas.width = Math.round(width * ratio);
