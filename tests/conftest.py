@@ -168,7 +168,16 @@ class RecordingPage:
             self.offsite_requests.append(request.url)
 
     def runs(self) -> int:
-        return int(self.page.evaluate("window.__streamlitRuns || 0"))
+        from playwright.sync_api import Error as PlaywrightError
+
+        for attempt in range(3):
+            try:
+                return int(self.page.evaluate("window.__streamlitRuns || 0"))
+            except PlaywrightError as error:  # the page navigated meanwhile (the app reloads once to adopt an id)
+                if "context was destroyed" not in str(error) or attempt == 2:
+                    raise
+                self.page.wait_for_load_state()
+        raise AssertionError("unreachable")
 
     def wait_until_idle(self, timeout_ms: int = 120_000, start_within_ms: int = 3_000) -> None:
         """Wait for the run the last action started (if one starts within ``start_within_ms``) to finish.

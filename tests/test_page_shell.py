@@ -3,12 +3,19 @@ and in a real browser a page opened by its own URL connects without probing that
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from ui.page_shell import HINT_PATH, ServerAddressHint, server_address
 
 SHELL = b"<!DOCTYPE html><html><head><title>x</title></head><body></body></html>"
+
+
+def run(coroutine):
+    """asyncio.run on a thread of its own (Playwright's sync API may own this thread's event loop)."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def serve(app, path: str = "/head_explorer", accept: bytes = b"text/html,application/xhtml+xml"):
@@ -28,7 +35,7 @@ def serve(app, path: str = "/head_explorer", accept: bytes = b"text/html,applica
 
     scope = {"type": "http", "method": "GET", "path": path,
              "headers": [(b"accept", accept), (b"accept-encoding", b"gzip, br")]}
-    asyncio.run(ServerAddressHint(inner)(scope, receive, send))
+    run(ServerAddressHint(inner)(scope, receive, send))
     start = next(m for m in sent if m["type"] == "http.response.start")
     body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
     return seen, start["status"], dict(start["headers"]), body
@@ -66,7 +73,7 @@ def test_the_hint_names_the_servers_base_path(base, expected):
     before = config.get_option("server.baseUrlPath")
     config.set_option("server.baseUrlPath", base)
     try:
-        response = asyncio.run(server_address(None))  # type: ignore[arg-type]
+        response = run(server_address(None))  # type: ignore[arg-type]
     finally:
         config.set_option("server.baseUrlPath", before)
     assert response.body.decode() == (
