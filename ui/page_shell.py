@@ -68,5 +68,3 @@ class ServerAddressHint:
             await send({"type": "http.response.body", "body": page})
 
         await self.app(scope, receive, capture)
-
-

@@ -177,15 +177,19 @@ def head_view_data(
     links = _drawn_links(attn_heads, threshold, top_k, only_query)
     flat = [v for h, i, j, w in zip(links["h"], links["i"], links["j"], links["w"])
             for v in (int(h), int(i), int(j), round(float(w), 4))]
-    row_px = max(ROW_PX, round(font_px * 1.6))
     return {
         "tokens": [str(label) for label in labels],
         "heads": [str(name) for name in head_names],
         "colours": head_colours(len(head_names)),
         "links": flat,
-        "style": {"row_px": row_px, "font_px": font_px, "line_px": LINE_PX, "stroke": list(STROKE_PX),
+        "style": {"row_px": _row_px(font_px), "font_px": font_px, "line_px": LINE_PX, "stroke": list(STROKE_PX),
                   "opacity": list(OPACITY), "dim_opacity": DIM_OPACITY, "listed": LISTED, "hint": HINT},
     }
+
+
+def _row_px(font_px: int) -> int:
+    """Vertical space per token: ROW_PX, or more for a larger font."""
+    return max(ROW_PX, round(font_px * 1.6))
 
 
 @functools.cache
@@ -204,6 +208,6 @@ def show_head_view(data: dict[str, Any], key: str) -> None:
     from ui import presenter
 
     if presenter.is_on():
-        data = {**data, "style": {**data["style"], "font_px": presenter.CHART_FONT_PX,
-                                  "row_px": max(data["style"]["row_px"], round(presenter.CHART_FONT_PX * 1.6))}}
+        font_px = presenter.CHART_FONT_PX
+        data = {**data, "style": {**data["style"], "font_px": font_px, "row_px": _row_px(font_px)}}
     _component()(data=data, key=key, width="content")
